@@ -1,0 +1,3 @@
+import { unbuiltPlugin } from '../unbuilt.ts';
+
+export const plugin = unbuiltPlugin('flannel');
