@@ -2,7 +2,7 @@
 // to drive plugins the way a libcni-based container runtime does.
 
 export { cacheFilePath, getCachedAttachments, getCachedConfig, getCachedResult, type NetworkAttachment } from './cache.ts';
-export { containerIdFor, parseCniArgs, runtimeFromEnv } from './cli.ts';
+export { cniConfigFromEnv, containerIdFor, parseCniArgs, runtimeFromEnv } from './cli.ts';
 export {
   loadNetworkConf,
   NoConfigsFoundError,

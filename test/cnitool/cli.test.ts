@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containerIdFor, parseCapArgs, parseCniArgs, usage } from '../../src/cnitool/cli.ts';
+import { cnitoolMain } from '../../src/cnitool/index.ts';
 import { run } from '../helpers/run.ts';
 import { cniBin } from '../helpers/tmp.ts';
 import { cniVars, noop, type Sandbox, sandbox } from './fixtures.ts';
@@ -225,6 +226,23 @@ describe('cnitool check, del, gc, status', () => {
     withNetwork(sb, [noop(sb, { error: { code: 50, msg: 'plugin not available' } })], '1.0.0');
     expect(await run(cnitool, ['status', 'mynet', '/run/netns/a'], { env: envFor(sb) })).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(sb.calls().map((c) => c.command)).toEqual(['STATUS']);
+  });
+});
+
+describe('cnitoolMain in process', () => {
+  it('runs like the executable with a given environment, exec-ing the plugins', async () => {
+    const sb = sandbox();
+    withNetwork(sb);
+    let stdout = '';
+    let stderr = '';
+    const io = { stdout: (t: string) => void (stdout += t), stderr: (t: string) => void (stderr += t) };
+    const env = envFor(sb) as Record<string, string>;
+    expect(await cnitoolMain(['add', 'mynet', '/run/netns/a'], io, { env })).toBe(0);
+    expect(stdout).toBe(JSON.stringify(ipResult, null, 4));
+    expect(await cnitoolMain(['del', 'mynet', '/run/netns/a'], io, { env })).toBe(0);
+    expect(await cnitoolMain(['del', 'x', '/run/netns/a'], io, { env })).toBe(1);
+    expect(stderr).toBe(`no net configuration with name "x" in ${sb.confDir}\n`);
+    expect(sb.calls().map((c) => c.command)).toEqual(['ADD', 'DEL']);
   });
 });
 
