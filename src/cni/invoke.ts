@@ -100,7 +100,7 @@ export function pluginError(status: string, stdout: Buffer, stderr: Buffer): Cni
   );
 }
 
-/** RawExec.ExecPlugin: run `file` with `stdin`; its stderr is passed on. */
+/** RawExec.ExecPlugin: run `file` with `stdin`; a successful plugin's stderr is passed on. */
 export async function execPlugin(
   file: string,
   stdin: Buffer,
@@ -119,8 +119,9 @@ export async function execPlugin(
       }
       throw new CniError(ErrorCode.Internal, `fork/exec ${file}: ${err.message}`);
     }
-    if (run.stderr.length > 0) forwardStderr(run.stderr.toString());
+    // A failed plugin's stderr is part of its error already (libcni forwards only on success).
     if (run.status !== null) throw pluginError(run.status, run.stdout, run.stderr);
+    if (run.stderr.length > 0) forwardStderr(run.stderr.toString());
     return run.stdout;
   }
 }

@@ -55,6 +55,12 @@ describe('execPlugin errors', () => {
     expect(r.err?.msg).toBe('netplugin failed: "some stderr message\\n": exit status 1');
   });
 
+  it("does not pass a failed plugin's stderr on a second time", async () => {
+    const r = await run(`echo "some stderr message" >&2; echo '{"code":7,"msg":"banana"}'; exit 1`);
+    expect(r.err?.msg).toBe('banana');
+    expect(r.forwarded).toBe('');
+  });
+
   it('says there was no message at all', async () => {
     expect((await run('exit 3')).err?.msg).toBe('netplugin failed with no error message: exit status 3');
   });
