@@ -21,10 +21,9 @@ function isSea(): boolean {
 
 const commandName = (p: string): string => path.basename(p).replace(/\.(exe|cjs|mjs|js)$/i, '');
 
-export function currentInvocation(argv = process.argv, argv0 = process.argv0): Invocation {
-  if (isSea()) {
-    // argv[0] is the resolved executable; argv0 is the path as exec'd (a link's name).
-    return { self: process.execPath, name: commandName(argv0), args: argv.slice(2) };
-  }
-  return { self: argv[1] ?? '', name: commandName(argv[1] ?? ''), args: argv.slice(2) };
+export function currentInvocation(argv = process.argv): Invocation {
+  // Under node argv[1] is the script; in a SEA it is the path as exec'd (a
+  // link's name) while argv[0] is the resolved executable.
+  const invokedAs = argv[1] ?? '';
+  return { self: isSea() ? process.execPath : invokedAs, name: commandName(invokedAs), args: argv.slice(2) };
 }

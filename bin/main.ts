@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import { setSelfPath } from '../src/cni/self.ts';
+import { type Plugin, runPlugin } from '../src/cni/skel.ts';
+import { ALL_VERSIONS, encodeVersionInfo } from '../src/cni/version.ts';
+import { PLUGIN_TYPES, isPluginType, loadPlugin } from '../src/plugins/registry.ts';
+import { currentInvocation } from './invocation.ts';
+
+// One executable, many names: `flannel`, `host-local`, `bridge`,
+// `win-bridge`, `win-overlay` run that CNI plugin; `cnitool` runs the
+// harness. Invoked under another name, the first argument picks.
+// The entry files (weft.ts, weft-sea.ts) only decide when this runs.
+
+/** Write all of `text` to a file descriptor, synchronously (stdout may be a non-blocking pipe). */
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  try {
+    return fs.readFileSync(0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+  }
+  // A non-blocking stdin cannot be read synchronously; stream it instead.
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function runAsPlugin(plugin: Plugin): Promise<number> {
+  const outcome = await runPlugin(plugin, {
+    env: process.env,
+    readStdin,
+    stderr: (text) => writeAll(2, text),
+  });
+  if (outcome.stdout) writeAll(1, outcome.stdout);
+  return outcome.exitCode;
+}
+
+async function runCnitool(args: string[]): Promise<number> {
+  // cnitool lives on CNI_PATH beside the plugins; a runtime probing it gets a version answer.
+  if (process.env.CNI_COMMAND === 'VERSION' && args.length === 0) {
+    writeAll(1, encodeVersionInfo(ALL_VERSIONS));
+    return 0;
+  }
+  const { cnitoolMain } = await import('../src/cnitool/main.ts');
+  return cnitoolMain(args, { stdout: (t) => writeAll(1, t), stderr: (t) => writeAll(2, t) });
+}
+
+function usage(): number {
+  writeAll(
+    2,
+    `weft: a CNI plugin suite in one executable.\n` +
+      `Run it under one of these names (a link to it), or name one as the first argument:\n` +
+      `  ${[...PLUGIN_TYPES, 'cnitool'].join(', ')}\n`,
+  );
+  return 1;
+}
+
+async function main(): Promise<number> {
+  const inv = currentInvocation();
+  setSelfPath(inv.self);
+  let { name, args } = inv;
+  if (!isPluginType(name) && name !== 'cnitool') {
+    const [first, ...rest] = args;
+    if (first === undefined) return usage();
+    name = first;
+    args = rest;
+  }
+  if (name === 'cnitool') return runCnitool(args);
+  const plugin = await loadPlugin(name);
+  if (!plugin) return usage();
+  return runAsPlugin(plugin);
+}
+
+/** Load every module weft can run, so a startup snapshot holds them all. */
+export async function preloadAll(): Promise<void> {
+  await Promise.all(PLUGIN_TYPES.map(loadPlugin));
+  await import('../src/cnitool/main.ts');
+}
+
+/** Run weft for this process and exit with its status. */
+export function runMain(): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      // Last resort: protocol errors are handled inside runPlugin; this is a bug.
+      writeAll(1, JSON.stringify({ code: 999, msg: `weft internal error: ${(err as Error)?.message ?? String(err)}` }, null, 4));
+      process.exit(1);
+    },
+  );
+}

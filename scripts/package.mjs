@@ -1,0 +1,238 @@
+// npm run package: standalone executables (Node SEA) and the three packages
+// in dist/packages/: weft-<v>-linux-x64.tar.gz, weft_<v>_amd64.deb and
+// weft-<v>-windows-x64.zip. Inputs are pinned (packaging/runtime.json) and
+// timestamps come from SOURCE_DATE_EPOCH or the last commit, so the archives
+// are reproducible up to the embedded V8 snapshot (see README).
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { inject } from 'postject';
+import { stripAuthenticode } from './lib/pe.mjs';
+import { writeZip } from './lib/zip.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const cacheDir = path.join(dist, '.cache');
+const seaDir = path.join(dist, 'sea');
+const outDir = path.join(dist, 'packages');
+const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+const runtimes = JSON.parse(fs.readFileSync(path.join(root, 'packaging', 'runtime.json'), 'utf8'));
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export const LINUX_NAMES = ['flannel', 'host-local', 'bridge', 'cnitool'];
+export const WINDOWS_NAMES = ['flannel', 'host-local', 'win-bridge', 'win-overlay', 'cnitool'];
+
+const log = (msg) => process.stderr.write(`package: ${msg}\n`);
+
+function sourceDateEpoch() {
+  if (process.env.SOURCE_DATE_EPOCH) return Number(process.env.SOURCE_DATE_EPOCH);
+  try {
+    return Number(execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: root, encoding: 'utf8' }).trim());
+  } catch {
+    return 1_700_000_000;
+  }
+}
+
+const sha512 = (file) => `sha512-${crypto.createHash('sha512').update(fs.readFileSync(file)).digest('base64')}`;
+
+/** The Node binary of a pinned npm runtime package, downloaded once into dist/.cache. */
+function runtimeBinary(platform) {
+  const rt = runtimes[platform];
+  const tgz = path.join(cacheDir, `${rt.package}-${rt.version}.tgz`);
+  if (!fs.existsSync(tgz) || sha512(tgz) !== rt.integrity) {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    log(`fetching ${rt.package}@${rt.version}`);
+    execFileSync('npm', ['pack', `${rt.package}@${rt.version}`, '--pack-destination', cacheDir, '--silent'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (sha512(tgz) !== rt.integrity) throw new Error(`${tgz}: integrity mismatch (expected ${rt.integrity})`);
+  }
+  const dir = path.join(cacheDir, `${rt.package}-${rt.version}`);
+  const bin = path.join(dir, rt.binary);
+  if (!fs.existsSync(bin)) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('tar', ['-xzf', tgz, '-C', dir, rt.binary]);
+  }
+  return bin;
+}
+
+async function bundleSeaScript() {
+  const outfile = path.join(seaDir, 'weft-sea.cjs');
+  await build({
+    entryPoints: [path.join(root, 'bin', 'weft-sea.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** postject's ELF/PE rewriter chatters about section names it does not know; keep the build output readable. */
+async function quietly(fn) {
+  const saved = { log: console.log, warn: console.warn, error: console.error };
+  const chatter = [];
+  console.log = console.warn = console.error = (...a) => chatter.push(a.join(' '));
+  try {
+    return await fn();
+  } catch (e) {
+    process.stderr.write(chatter.join('\n'));
+    throw e;
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+/** Build a SEA: blob from `script` (made by the Linux runtime), injected into a copy of `nodeBinary`. */
+async function makeExecutable({ script, nodeBinary, builder, output, snapshot }) {
+  const blob = `${output}.blob`;
+  const config = `${output}.sea.json`;
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main: script,
+      output: blob,
+      disableExperimentalSEAWarning: true,
+      // A snapshot (and a code cache) only work on the platform that made them.
+      useSnapshot: snapshot,
+      useCodeCache: false,
+    }),
+  );
+  // A V8 snapshot records the builder's pid and random seeds; fixed seeds, no
+  // warning text and (as root) a fresh pid namespace make it the same bytes every time.
+  const flags = ['--no-warnings', '--predictable', '--hash-seed=1', '--random-seed=1', '--experimental-sea-config', config];
+  const [cmd, args] = process.getuid?.() === 0 ? ['unshare', ['--pid', '--fork', builder, ...flags]] : [builder, flags];
+  execFileSync(cmd, args, { stdio: 'pipe', env: { PATH: process.env.PATH } });
+  fs.copyFileSync(nodeBinary, output);
+  fs.chmodSync(output, 0o755);
+  if (output.endsWith('.exe')) stripAuthenticode(output);
+  await quietly(() => inject(output, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE }));
+  fs.rmSync(blob);
+  fs.rmSync(config);
+}
+
+function stage(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function copyInto(dir, rel, from, mode = 0o644) {
+  const to = path.join(dir, rel);
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.copyFileSync(from, to);
+  fs.chmodSync(to, mode);
+}
+
+/** One executable file, the other names hard links to it (weft recognises itself and delegates in process). */
+function placeExecutables(binDir, exe, names, ext = '') {
+  fs.mkdirSync(binDir, { recursive: true });
+  const main = path.join(binDir, `${names[0]}${ext}`);
+  fs.copyFileSync(exe, main);
+  fs.chmodSync(main, 0o755);
+  for (const n of names.slice(1)) fs.linkSync(main, path.join(binDir, `${n}${ext}`));
+}
+
+function tarGz(srcParent, srcName, out, epoch) {
+  const tar = execFileSync(
+    'tar',
+    ['--sort=name', `--mtime=@${epoch}`, '--owner=0', '--group=0', '--numeric-owner', '--mode=go-w', '-C', srcParent, '-cf', '-', srcName],
+    { maxBuffer: 1 << 30 },
+  );
+  fs.writeFileSync(out, execFileSync('gzip', ['-9n'], { input: tar, maxBuffer: 1 << 30 }));
+}
+
+function setTimes(dir, epoch) {
+  const t = new Date(epoch * 1000);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = path.join(e.parentPath ?? e.path, e.name);
+    fs.lutimesSync(p, t, t);
+  }
+  fs.utimesSync(dir, t, t);
+}
+
+const confFiles = (sub) => {
+  const dir = path.join(root, 'conf', sub);
+  return fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort().map((f) => [f, path.join(dir, f)]);
+};
+
+function linuxTarball(exe, epoch) {
+  const name = `weft-${version}-linux-x64`;
+  const parent = stage(path.join(dist, 'stage-tar'));
+  const dir = path.join(parent, name);
+  placeExecutables(path.join(dir, 'bin'), exe, LINUX_NAMES);
+  for (const [f, p] of confFiles('linux')) copyInto(dir, `conf/${f}`, p);
+  copyInto(dir, 'INSTALL', path.join(root, 'packaging', 'linux', 'INSTALL'));
+  setTimes(dir, epoch);
+  const out = path.join(outDir, `${name}.tar.gz`);
+  tarGz(parent, name, out, epoch);
+  fs.rmSync(parent, { recursive: true });
+  return out;
+}
+
+function debianPackage(exe, epoch) {
+  const dir = stage(path.join(dist, 'stage-deb'));
+  placeExecutables(path.join(dir, 'opt', 'cni', 'bin'), exe, LINUX_NAMES);
+  for (const [f, p] of confFiles('linux')) copyInto(dir, `usr/share/weft/examples/${f}`, p);
+  copyInto(dir, 'usr/share/doc/weft/INSTALL', path.join(root, 'packaging', 'linux', 'INSTALL'));
+  const deb = path.join(root, 'packaging', 'deb');
+  const installedKb = Math.ceil(fs.statSync(exe).size / 1024);
+  const control = fs.readFileSync(path.join(deb, 'control'), 'utf8').replace('@VERSION@', version).replace('@INSTALLED_SIZE@', String(installedKb));
+  fs.mkdirSync(path.join(dir, 'DEBIAN'));
+  fs.writeFileSync(path.join(dir, 'DEBIAN', 'control'), control);
+  for (const script of ['preinst', 'postrm']) copyInto(dir, `DEBIAN/${script}`, path.join(deb, script), 0o755);
+  setTimes(dir, epoch);
+  const out = path.join(outDir, `weft_${version}_amd64.deb`);
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', dir, out], {
+    env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  fs.rmSync(dir, { recursive: true });
+  return out;
+}
+
+function windowsZip(exe, epoch) {
+  const data = fs.readFileSync(exe);
+  const entries = WINDOWS_NAMES.map((n) => ({ name: `${n}.exe`, data }));
+  const scripts = path.join(root, 'src', 'os', 'windows', 'scripts');
+  if (fs.existsSync(scripts)) {
+    for (const f of fs.readdirSync(scripts).sort()) entries.push({ name: f, data: fs.readFileSync(path.join(scripts, f)) });
+  }
+  entries.push({ name: 'install.ps1', data: fs.readFileSync(path.join(root, 'packaging', 'windows', 'install.ps1')) });
+  entries.push({ name: 'INSTALL.txt', data: fs.readFileSync(path.join(root, 'packaging', 'windows', 'INSTALL.txt')) });
+  for (const [f, p] of confFiles('windows')) entries.push({ name: `conf/${f}`, data: fs.readFileSync(p) });
+  const out = path.join(outDir, `weft-${version}-windows-x64.zip`);
+  writeZip(out, entries, new Date(epoch * 1000));
+  return out;
+}
+
+export async function buildPackages() {
+  const epoch = sourceDateEpoch();
+  fs.mkdirSync(seaDir, { recursive: true });
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir, { recursive: true });
+  const script = await bundleSeaScript();
+  const linuxNode = runtimeBinary('linux-x64');
+  const windowsNode = runtimeBinary('windows-x64');
+
+  log('building the Linux executable (V8 startup snapshot)');
+  const linuxExe = path.join(seaDir, 'weft');
+  await makeExecutable({ script, nodeBinary: linuxNode, builder: linuxNode, output: linuxExe, snapshot: true });
+  log('building the Windows executable');
+  const windowsExe = path.join(seaDir, 'weft.exe');
+  await makeExecutable({ script, nodeBinary: windowsNode, builder: linuxNode, output: windowsExe, snapshot: false });
+
+  const outputs = [linuxTarball(linuxExe, epoch), debianPackage(linuxExe, epoch), windowsZip(windowsExe, epoch)];
+  const sums = outputs.map((f) => `${crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex')}  ${path.basename(f)}`);
+  fs.writeFileSync(path.join(outDir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
+  for (const f of [linuxExe, windowsExe, ...outputs]) {
+    process.stdout.write(`${path.relative(root, f).padEnd(48)} ${(fs.statSync(f).size / 1048576).toFixed(1)} MiB\n`);
+  }
+  return { linuxExe, windowsExe, outputs };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildPackages();
