@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: ['test/packaging/**', '**/node_modules/**'],
     globalSetup: ['test/helpers/global-setup.ts'],
     // Integration tests spawn real processes and network namespaces.
     testTimeout: 60_000,

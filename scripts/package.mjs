@@ -16,8 +16,6 @@ import { writeZip } from './lib/zip.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const cacheDir = path.join(dist, '.cache');
-const seaDir = path.join(dist, 'sea');
-const outDir = path.join(dist, 'packages');
 const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const runtimes = JSON.parse(fs.readFileSync(path.join(root, 'packaging', 'runtime.json'), 'utf8'));
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -57,7 +55,7 @@ function runtimeBinary(platform) {
   return bin;
 }
 
-async function bundleSeaScript() {
+async function bundleSeaScript(seaDir) {
   const outfile = path.join(seaDir, 'weft-sea.cjs');
   await build({
     entryPoints: [path.join(root, 'bin', 'weft-sea.ts')],
@@ -87,32 +85,52 @@ async function quietly(fn) {
   }
 }
 
-/** Build a SEA: blob from `script` (made by the Linux runtime), injected into a copy of `nodeBinary`. */
-async function makeExecutable({ script, nodeBinary, builder, output, snapshot }) {
-  const blob = `${output}.blob`;
-  const config = `${output}.sea.json`;
-  fs.writeFileSync(
-    config,
+/**
+ * Make the SEA blob. A V8 snapshot records the builder's pid, random seeds,
+ * warning texts and the script's path; with fixed seeds, no warnings and (as
+ * root) a fresh pid namespace with the script at a fixed path, the blob is the
+ * same bytes on every build and every machine.
+ */
+function makeBlob({ script, builder, blob, snapshot }) {
+  const config = (dir) =>
     JSON.stringify({
-      main: script,
-      output: blob,
+      main: path.join(dir, 'weft-sea.cjs'),
+      output: path.join(dir, 'sea.blob'),
       disableExperimentalSEAWarning: true,
       // A snapshot (and a code cache) only work on the platform that made them.
       useSnapshot: snapshot,
       useCodeCache: false,
-    }),
-  );
-  // A V8 snapshot records the builder's pid and random seeds; fixed seeds, no
-  // warning text and (as root) a fresh pid namespace make it the same bytes every time.
-  const flags = ['--no-warnings', '--predictable', '--hash-seed=1', '--random-seed=1', '--experimental-sea-config', config];
-  const [cmd, args] = process.getuid?.() === 0 ? ['unshare', ['--pid', '--fork', builder, ...flags]] : [builder, flags];
-  execFileSync(cmd, args, { stdio: 'pipe', env: { PATH: process.env.PATH } });
+    });
+  const flags = ['--no-warnings', '--predictable', '--hash-seed=1', '--random-seed=1', '--experimental-sea-config'];
+  if (process.getuid?.() === 0) {
+    const fixed = '/mnt';
+    const steps = [
+      `mount -t tmpfs weft-sea ${fixed}`,
+      `cp "$1" ${fixed}/weft-sea.cjs`,
+      `printf '%s' "$2" > ${fixed}/sea.json`,
+      `"$3" ${flags.join(' ')} ${fixed}/sea.json`,
+      `cp ${fixed}/sea.blob "$4"`,
+    ].join(' && ');
+    execFileSync('unshare', ['--mount', '--pid', '--fork', 'sh', '-c', steps, 'sh', script, config(fixed), builder, blob], { stdio: 'pipe' });
+    return;
+  }
+  const dir = path.dirname(script);
+  const cfg = path.join(dir, 'sea.json');
+  fs.writeFileSync(cfg, config(dir));
+  execFileSync(builder, [...flags, cfg], { stdio: 'pipe' });
+  fs.renameSync(path.join(dir, 'sea.blob'), blob);
+  fs.rmSync(cfg);
+}
+
+/** Build a SEA: blob from `script` (made by the Linux runtime), injected into a copy of `nodeBinary`. */
+async function makeExecutable({ script, nodeBinary, builder, output, snapshot }) {
+  const blob = `${output}.blob`;
+  makeBlob({ script, builder, blob, snapshot });
   fs.copyFileSync(nodeBinary, output);
   fs.chmodSync(output, 0o755);
   if (output.endsWith('.exe')) stripAuthenticode(output);
   await quietly(() => inject(output, 'NODE_SEA_BLOB', fs.readFileSync(blob), { sentinelFuse: SEA_FUSE }));
   fs.rmSync(blob);
-  fs.rmSync(config);
 }
 
 function stage(dir) {
@@ -160,9 +178,9 @@ const confFiles = (sub) => {
   return fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).sort().map((f) => [f, path.join(dir, f)]);
 };
 
-function linuxTarball(exe, epoch) {
+function linuxTarball(exe, epoch, outDir) {
   const name = `weft-${version}-linux-x64`;
-  const parent = stage(path.join(dist, 'stage-tar'));
+  const parent = stage(path.join(outDir, '.stage-tar'));
   const dir = path.join(parent, name);
   placeExecutables(path.join(dir, 'bin'), exe, LINUX_NAMES);
   for (const [f, p] of confFiles('linux')) copyInto(dir, `conf/${f}`, p);
@@ -174,8 +192,8 @@ function linuxTarball(exe, epoch) {
   return out;
 }
 
-function debianPackage(exe, epoch) {
-  const dir = stage(path.join(dist, 'stage-deb'));
+function debianPackage(exe, epoch, outDir) {
+  const dir = stage(path.join(outDir, '.stage-deb'));
   placeExecutables(path.join(dir, 'opt', 'cni', 'bin'), exe, LINUX_NAMES);
   for (const [f, p] of confFiles('linux')) copyInto(dir, `usr/share/weft/examples/${f}`, p);
   copyInto(dir, 'usr/share/doc/weft/INSTALL', path.join(root, 'packaging', 'linux', 'INSTALL'));
@@ -195,7 +213,7 @@ function debianPackage(exe, epoch) {
   return out;
 }
 
-function windowsZip(exe, epoch) {
+function windowsZip(exe, epoch, outDir) {
   const data = fs.readFileSync(exe);
   const entries = WINDOWS_NAMES.map((n) => ({ name: `${n}.exe`, data }));
   const scripts = path.join(root, 'src', 'os', 'windows', 'scripts');
@@ -210,12 +228,16 @@ function windowsZip(exe, epoch) {
   return out;
 }
 
-export async function buildPackages() {
+/**
+ * Build both executables into `seaDir` and the packages into `outDir`
+ * (defaults: dist/sea and dist/packages).
+ */
+export async function buildPackages({ seaDir = path.join(dist, 'sea'), outDir = path.join(dist, 'packages') } = {}) {
   const epoch = sourceDateEpoch();
   fs.mkdirSync(seaDir, { recursive: true });
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  const script = await bundleSeaScript();
+  const script = await bundleSeaScript(seaDir);
   const linuxNode = runtimeBinary('linux-x64');
   const windowsNode = runtimeBinary('windows-x64');
 
@@ -226,13 +248,13 @@ export async function buildPackages() {
   const windowsExe = path.join(seaDir, 'weft.exe');
   await makeExecutable({ script, nodeBinary: windowsNode, builder: linuxNode, output: windowsExe, snapshot: false });
 
-  const outputs = [linuxTarball(linuxExe, epoch), debianPackage(linuxExe, epoch), windowsZip(windowsExe, epoch)];
+  const outputs = [linuxTarball(linuxExe, epoch, outDir), debianPackage(linuxExe, epoch, outDir), windowsZip(windowsExe, epoch, outDir)];
   const sums = outputs.map((f) => `${crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex')}  ${path.basename(f)}`);
   fs.writeFileSync(path.join(outDir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
   for (const f of [linuxExe, windowsExe, ...outputs]) {
     process.stdout.write(`${path.relative(root, f).padEnd(48)} ${(fs.statSync(f).size / 1048576).toFixed(1)} MiB\n`);
   }
-  return { linuxExe, windowsExe, outputs };
+  return { linuxExe, windowsExe, outputs, version };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildPackages();
