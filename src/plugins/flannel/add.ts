@@ -1,5 +1,6 @@
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { errorText, wrapError } from '../../cni/errors.ts';
+import { findInPath, splitPathList } from '../../cni/invoke.ts';
 import { log } from '../../cni/log.ts';
 import { encodeResult } from '../../cni/result/encode.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
@@ -33,9 +34,15 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
   const bytes = encodeDelegate(delegate);
   log.debug('netconf sent to delegate plugin', { type, netconf: bytes.toString() });
 
+  const ctx = { env: args.env };
+  try {
+    // A delegate that is not installed cannot have done anything: fail before saving.
+    findInPath(type, splitPathList(args.env.CNI_PATH));
+  } catch (e) {
+    throw wrapError('failed to delegate add', e);
+  }
   const store = scratchStore(conf.dataDir);
   store.save(key, bytes);
-  const ctx = { env: args.env };
   try {
     return encodeResult(await delegateAdd(type, bytes, ctx));
   } catch (addError) {
