@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
@@ -19,6 +18,9 @@ export type SavedConf =
 
 const TEMP_SUFFIX = '.tmp';
 
+// Unique among live writers (node:crypto would cost start-up time for nothing).
+let tempSerial = 0;
+
 /** Temporary files start with a dot, which no container ID can. */
 const isTempName = (name: string) => name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
 
@@ -34,19 +36,6 @@ export interface ScratchStore {
   keys(): string[];
   /** Remove temporary files a crash left behind. */
   removeLeftovers(): void;
-}
-
-function syncDir(dir: string): void {
-  if (process.platform === 'win32') return;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Durability of the rename is best effort; the data itself is synced.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 function writeFileSynced(file: string, bytes: Buffer): void {
@@ -78,7 +67,7 @@ export function scratchStore(dataDir: string): ScratchStore {
 
     save(key, bytes) {
       const file = fileOf(key);
-      const temp = path.join(dir, `.${key}.${crypto.randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+      const temp = path.join(dir, `.${key}.${process.pid}-${tempSerial++}${TEMP_SUFFIX}`);
       try {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
         writeFileSynced(temp, bytes);
@@ -87,7 +76,8 @@ export function scratchStore(dataDir: string): ScratchStore {
         fs.rmSync(temp, { force: true });
         throw ioError(`failed to save delegate config: ${fsErrorText('open', file, e as NodeJS.ErrnoException)}`);
       }
-      syncDir(dir);
+      // The directory is not synced: a rename lost in a crash leaves no file,
+      // and DEL without a file still releases the lease (see del.ts).
     },
 
     load(key) {
