@@ -150,10 +150,12 @@ export function buildDelegate(conf: FlannelConf, env: SubnetEnv, os: FlannelOS):
   return os === 'windows' ? buildWindows(conf, env, d) : buildLinux(conf, env, d);
 }
 
+/** types.Route's field order first; anything else (only in a foreign IPAM's routes) after, sorted. */
 function goRouteOrder(r: unknown): unknown {
   if (!isPlainObject(r)) return r;
   const out: JsonObject = {};
   for (const k of ROUTE_FIELDS) if (r[k] !== undefined) out[k] = r[k];
+  for (const k of Object.keys(r)) if (!Object.hasOwn(out, k)) out[k] = r[k];
   return out;
 }
 

@@ -243,6 +243,10 @@ describe('encodeDelegate', () => {
     expect(encodeDelegate(d).toString()).toContain(
       '"routes":[{"dst":"10.96.0.0/12","gw":"10.0.0.1","mtu":1400,"advmss":1300,"priority":5,"table":100,"scope":0},{"dst":"10.1.0.0/16"}]',
     );
+    // A foreign IPAM's route keys are kept, after the known ones.
+    expect(encodeDelegate({ ipam: { routes: [{ via: 'x', dst: '10.0.0.0/8', Metric: 1 }] } }).toString()).toBe(
+      '{"ipam":{"routes":[{"dst":"10.0.0.0/8","Metric":1,"via":"x"}]}}',
+    );
   });
 });
 
