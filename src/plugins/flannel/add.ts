@@ -1,0 +1,58 @@
+import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
+import { errorText, wrapError } from '../../cni/errors.ts';
+import { findInPath, splitPathList } from '../../cni/invoke.ts';
+import { log } from '../../cni/log.ts';
+import { encodeResult } from '../../cni/result/encode.ts';
+import type { CmdArgs } from '../../cni/skel.ts';
+import { checkDelegateDict, loadFlannelConf } from './conf.ts';
+import { buildDelegate, encodeDelegate } from './delegateConf.ts';
+import { flannelOS, scratchKey } from './platform.ts';
+import { scratchStore } from './scratchStore.ts';
+import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnetEnv.ts';
+
+// ADD: build the delegate config, save it for DEL, run the delegate and print
+// its result as it is. A failed delegate ADD is undone at once (delegate DEL,
+// saved config removed), so nothing leaks even if the runtime never sends DEL.
+
+export async function cmdAdd(args: CmdArgs): Promise<string> {
+  let conf;
+  try {
+    conf = loadFlannelConf(args.stdinData);
+  } catch (e) {
+    throw wrapError('failed to load flannel netconf file', e);
+  }
+  // Config mistakes are permanent: report them before waiting for subnet.env.
+  checkDelegateDict(conf.delegate);
+  const os = flannelOS(args.env);
+  const key = scratchKey(args, os);
+  const subnetEnv = await readSubnetEnv(conf.subnetFile, subnetEnvWaitMs(args.env)).catch((e: unknown) => {
+    throw subnetEnvFailure(e);
+  });
+
+  const delegate = buildDelegate(conf, subnetEnv, os);
+  const type = delegate.type as string;
+  const bytes = encodeDelegate(delegate);
+  log.debug('netconf sent to delegate plugin', { type, netconf: bytes.toString() });
+
+  const ctx = { env: args.env };
+  try {
+    // A delegate that is not installed cannot have done anything: fail before saving.
+    findInPath(type, splitPathList(args.env.CNI_PATH));
+  } catch (e) {
+    throw wrapError('failed to delegate add', e);
+  }
+  const store = scratchStore(conf.dataDir);
+  store.save(key, bytes);
+  try {
+    return encodeResult(await delegateAdd(type, bytes, ctx));
+  } catch (addError) {
+    try {
+      await delegateDel(type, bytes, ctx);
+      store.remove(key);
+    } catch (delError) {
+      // The saved config stays, so the runtime's DEL can finish the job.
+      log.warn('delegate DEL after a failed ADD failed; keeping the saved config', { key, error: errorText(delError) });
+    }
+    throw wrapError('failed to delegate add', addError);
+  }
+}

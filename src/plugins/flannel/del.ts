@@ -1,0 +1,41 @@
+import { delegateDel } from '../../cni/delegate.ts';
+import { errorText } from '../../cni/errors.ts';
+import { log } from '../../cni/log.ts';
+import type { CmdArgs } from '../../cni/skel.ts';
+import { cleanupConf } from './cleanupConf.ts';
+import { loadFlannelConf } from './conf.ts';
+import { encodeDelegate } from './delegateConf.ts';
+import { flannelOS, scratchKey } from './platform.ts';
+import { scratchStore } from './scratchStore.ts';
+
+// DEL replays the saved delegate config. The file goes only after the
+// delegate DEL succeeded, so a failed DEL can be retried. Without a usable
+// saved config (lost, or cut short by a power loss) DEL still releases the
+// pod's lease with a rebuilt config, and succeeds: a DEL that can never
+// succeed would wedge the pod's deletion.
+
+export async function cmdDel(args: CmdArgs): Promise<void> {
+  const conf = loadFlannelConf(args.stdinData);
+  const os = flannelOS(args.env);
+  const key = scratchKey(args, os);
+  const store = scratchStore(conf.dataDir);
+  const ctx = { env: args.env };
+
+  const saved = store.load(key);
+  if (saved.state === 'saved') {
+    await delegateDel(saved.type, saved.bytes, ctx);
+    store.remove(key);
+    return;
+  }
+
+  if (saved.state === 'corrupt') log.warn('saved delegate config is unusable; rebuilding it', { file: store.fileOf(key), reason: saved.reason });
+  try {
+    // No waiting: DEL must not stall while flanneld is down.
+    const target = await cleanupConf(conf, os, 0);
+    await delegateDel(target.type, encodeDelegate(target.conf), ctx);
+    if (saved.state === 'corrupt') store.remove(key);
+  } catch (e) {
+    // GC collects what is left; the corrupt file, if any, stays for a retry.
+    log.warn('DEL without a saved delegate config could not release everything', { key, error: errorText(e) });
+  }
+}

@@ -1,0 +1,48 @@
+import { validAttachments } from '../../cni/conf.ts';
+import { delegateGC } from '../../cni/delegate.ts';
+import { CniError, asCniError } from '../../cni/errors.ts';
+import { log } from '../../cni/log.ts';
+import type { CmdArgs } from '../../cni/skel.ts';
+import { cleanupConf } from './cleanupConf.ts';
+import { loadFlannelConf } from './conf.ts';
+import { encodeDelegate } from './delegateConf.ts';
+import { flannelOS } from './platform.ts';
+import { scratchStore } from './scratchStore.ts';
+import { subnetEnvWaitMs } from './subnetEnv.ts';
+
+// GC (CNI 1.1): saved configs of containers the runtime no longer knows are
+// removed, and GC goes on to the delegate, whose IPAM then drops their
+// leases. Saved configs are per container, so a container stays while any of
+// its attachments is valid. Errors are collected, not fatal, as the spec asks.
+
+const ATTACHMENT_KEYS = ['cni.dev/valid-attachments', 'cni.dev/attachments'] as const;
+
+export async function cmdGC(args: CmdArgs): Promise<void> {
+  const conf = loadFlannelConf(args.stdinData);
+  const valid = new Set(validAttachments(conf.raw).map((a) => a.containerID));
+  const os = flannelOS(args.env);
+  const errors: CniError[] = [];
+
+  const store = scratchStore(conf.dataDir);
+  try {
+    store.removeLeftovers();
+    for (const key of store.keys()) {
+      if (valid.has(key)) continue;
+      log.info('GC: removing saved delegate config of a stale container', { key });
+      store.remove(key);
+    }
+  } catch (e) {
+    errors.push(asCniError(e));
+  }
+
+  try {
+    const target = await cleanupConf(conf, os, subnetEnvWaitMs(args.env));
+    for (const k of ATTACHMENT_KEYS) if (Object.hasOwn(conf.raw, k)) target.conf[k] = conf.raw[k];
+    await delegateGC(target.type, encodeDelegate(target.conf), { env: args.env });
+  } catch (e) {
+    errors.push(asCniError(e));
+  }
+
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new CniError(errors[0]!.code, errors.map((e) => e.message).join('\n'));
+}

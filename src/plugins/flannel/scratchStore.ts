@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { isPlainObject, parseJson } from '../../cni/json.ts';
+import { fieldCI } from '../../cni/keys.ts';
+import { isValidName } from '../../cni/names.ts';
+import { fsErrorText } from './fsErrors.ts';
+
+// The delegate configs flannel saved at ADD, one file per container in
+// dataDir, holding exactly the bytes the delegate got; DEL replays them. A
+// file is written to a temporary name, synced and renamed, so after a crash
+// it is either whole or absent, never empty.
+
+export type SavedConf =
+  | { state: 'saved'; bytes: Buffer; type: string }
+  | { state: 'missing' }
+  | { state: 'corrupt'; reason: string };
+
+const TEMP_SUFFIX = '.tmp';
+
+// Unique among live writers (node:crypto would cost start-up time for nothing).
+let tempSerial = 0;
+
+/** Temporary files start with a dot, which no container ID can. */
+const isTempName = (name: string) => name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+
+const ioError = (msg: string) => new CniError(ErrorCode.IOFailure, msg);
+
+export interface ScratchStore {
+  readonly dir: string;
+  fileOf(key: string): string;
+  save(key: string, bytes: Buffer): void;
+  load(key: string): SavedConf;
+  remove(key: string): void;
+  /** The keys that have a saved config. */
+  keys(): string[];
+  /** Remove temporary files a crash left behind. */
+  removeLeftovers(): void;
+}
+
+function writeFileSynced(file: string, bytes: Buffer): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(fd, bytes, off);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function scratchStore(dataDir: string): ScratchStore {
+  const dir = path.resolve(dataDir);
+
+  const fileOf = (key: string): string => {
+    // Keys are container IDs (validated by skel) or sandbox IDs (validated by
+    // scratchKey); this is the last line before a name becomes a path.
+    if (!isValidName(key)) throw new CniError(ErrorCode.InvalidEnvironmentVariables, 'invalid characters in containerID', key);
+    const file = path.join(dir, key);
+    if (path.dirname(file) !== dir) throw new CniError(ErrorCode.InvalidEnvironmentVariables, 'invalid characters in containerID', key);
+    return file;
+  };
+
+  return {
+    dir,
+    fileOf,
+
+    save(key, bytes) {
+      const file = fileOf(key);
+      const temp = path.join(dir, `.${key}.${process.pid}-${tempSerial++}${TEMP_SUFFIX}`);
+      try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeFileSynced(temp, bytes);
+        fs.renameSync(temp, file);
+      } catch (e) {
+        fs.rmSync(temp, { force: true });
+        throw ioError(`failed to save delegate config: ${fsErrorText('open', file, e as NodeJS.ErrnoException)}`);
+      }
+      // The directory is not synced: a rename lost in a crash leaves no file,
+      // and DEL without a file still releases the lease (see del.ts).
+    },
+
+    load(key) {
+      const file = fileOf(key);
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(file);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'ENOENT') return { state: 'missing' };
+        throw ioError(`failed to read delegate config: ${fsErrorText('open', file, err)}`);
+      }
+      let doc: unknown;
+      try {
+        doc = parseJson(bytes);
+      } catch (e) {
+        return { state: 'corrupt', reason: `failed to parse netconf: ${(e as Error).message}` };
+      }
+      const type = isPlainObject(doc) ? fieldCI(doc, 'type') : undefined;
+      if (typeof type !== 'string' || type === '') return { state: 'corrupt', reason: 'failed to parse netconf: no delegate type in it' };
+      return { state: 'saved', bytes, type };
+    },
+
+    remove(key) {
+      try {
+        fs.rmSync(fileOf(key), { force: true });
+      } catch (e) {
+        throw ioError(`failed to remove delegate config: ${fsErrorText('remove', fileOf(key), e as NodeJS.ErrnoException)}`);
+      }
+    },
+
+    keys() {
+      try {
+        return fs.readdirSync(dir).filter(isValidName);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw ioError(`failed to list delegate configs: ${fsErrorText('open', dir, e as NodeJS.ErrnoException)}`);
+      }
+    },
+
+    removeLeftovers() {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const name of names) if (isTempName(name)) fs.rmSync(path.join(dir, name), { force: true });
+    },
+  };
+}

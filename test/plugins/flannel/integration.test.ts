@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Netns, createNetns, ipJson, runIn, shIn } from '../../helpers/netns.ts';
+import { type Attachment, type ConfList, addNetworkList, delNetworkList, invokePlugin, makeNode } from './chain.ts';
+import { cniPathDir } from './cniPath.ts';
+import { SUBNET_DUAL, SUBNET_V4, SUBNET_V6 } from './helpers.ts';
+
+// flannel with real delegates (see cniPath.ts for which), as root, in a host
+// and a pod network namespace per test.
+
+interface Addr {
+  ifname: string;
+  mtu: number;
+  addr_info: { family: string; local: string; prefixlen: number; scope: string }[];
+}
+
+const podAddresses = (pod: Netns, ifname = 'eth0') =>
+  ipJson<Addr[]>(pod, 'addr', 'show', 'dev', ifname)[0]!.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+
+const linkNames = (ns: Netns) => ipJson<{ ifname: string }[]>(ns, 'link', 'show').map((l) => l.ifname);
+
+function world() {
+  const host = createNetns('wfh');
+  const pod = createNetns('wfp');
+  const node = makeNode(host, pod);
+  const cniPath = cniPathDir(['flannel', 'bridge', 'host-local', 'portmap']);
+  return { host, pod, node, cniPath };
+}
+
+const leasesOf = (dir: string) => {
+  try {
+    return fs.readdirSync(dir).filter((n) => /^[0-9a-f.:_]+$/.test(n) && /[.:_]/.test(n));
+  } catch {
+    return [];
+  }
+};
+
+// Documentation/kube-flannel.yml, ConfigMap kube-flannel-cfg, key cni-conf.json.
+const KUBE_FLANNEL_CONFLIST = `{
+  "name": "cbr0",
+  "cniVersion": "0.3.1",
+  "plugins": [
+    {
+      "type": "flannel",
+      "delegate": {
+        "hairpinMode": true,
+        "isDefaultGateway": true
+      }
+    },
+    {
+      "type": "portmap",
+      "capabilities": {
+        "portMappings": true
+      }
+    }
+  ]
+}`;
+
+const KUBE_SUBNET_ENV = `FLANNEL_NETWORK=10.244.0.0/16
+FLANNEL_SUBNET=10.244.1.1/24
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=true
+`;
+
+const POD_ID = '3f0c4e8a9d2b41c7a6e5f0d1c2b3a4958677e6d5c4b3a2918f7e6d5c4b3a2910';
+
+/** A TCP server in the pod namespace; resolves once it listens. */
+async function podServer(pod: Netns, port: number, reply: string) {
+  const child = spawn('ip', ['netns', 'exec', pod.name, process.execPath, '-e',
+    `require('net').createServer((s) => s.end(${JSON.stringify(reply)})).listen(${port}, () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`pod server exited with ${code}`)));
+  });
+  return { stop: () => child.kill() };
+}
+
+const TCP_CLIENT = (host: string, port: number) =>
+  `const s = require('net').connect(${port}, ${JSON.stringify(host)}); let d = ''; s.on('data', (b) => (d += b)); s.on('end', () => { console.log(d); process.exit(0); }); s.on('error', (e) => { console.error(e.message); process.exit(1); }); setTimeout(() => { console.error('timeout'); process.exit(2); }, 5000);`;
+
+describe('flannel with real delegates in network namespaces', () => {
+  it("runs kube-flannel's 10-flannel.conflist unchanged: flannel then portmap, DEL in reverse", async () => {
+    const { host, pod, node, cniPath } = world();
+    fs.writeFileSync(path.join(node.runFlannel, 'subnet.env'), KUBE_SUBNET_ENV);
+    const list = JSON.parse(KUBE_FLANNEL_CONFLIST) as ConfList;
+    const att: Attachment = {
+      containerId: POD_ID,
+      ifName: 'eth0',
+      args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=${POD_ID};K8S_POD_UID=4b1f`,
+      capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+    };
+
+    const result = await addNetworkList(node, cniPath, list, att);
+    expect(result.cniVersion).toBe('0.3.1');
+    expect(result.ips).toEqual([{ version: '4', interface: 2, address: '10.244.1.2/24', gateway: '10.244.1.1' }]);
+
+    // What flannel saved and host-local leased, at kube-flannel's default paths.
+    const saved = JSON.parse(fs.readFileSync(path.join(node.varLibCni, 'flannel', POD_ID), 'utf8'));
+    expect(saved).toEqual({
+      cniVersion: '0.3.1',
+      hairpinMode: true,
+      ipMasq: false,
+      ipam: { ranges: [[{ subnet: '10.244.1.0/24' }]], routes: [{ dst: '10.244.0.0/16' }], type: 'host-local' },
+      isDefaultGateway: true,
+      isGateway: true,
+      mtu: 1450,
+      name: 'cbr0',
+      type: 'bridge',
+    });
+    expect(leasesOf(path.join(node.varLibCni, 'networks', 'cbr0'))).toEqual(['10.244.1.2']);
+
+    // The pod: address, MTU, default route through the bridge.
+    expect(podAddresses(pod)).toEqual(['10.244.1.2/24']);
+    expect(ipJson<Addr[]>(pod, 'link', 'show', 'eth0')[0]!.mtu).toBe(1450);
+    const routes = ipJson<{ dst: string; gateway?: string }[]>(pod, 'route', 'show');
+    expect(routes).toContainEqual(expect.objectContaining({ dst: 'default', gateway: '10.244.1.1' }));
+    // The host: cni0 is the gateway, the pod's port is in hairpin mode.
+    expect(ipJson<Addr[]>(host, 'addr', 'show', 'dev', 'cni0')[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`)).toContain('10.244.1.1/24');
+    expect(shIn(host, 'bridge -d link show master cni0')).toContain('hairpin on');
+
+    expect(shIn(host, 'iptables -t nat -S')).toContain('--dport 8080 -j DNAT --to-destination 10.244.1.2:80');
+
+    // Traffic: the pod answers directly and through the host port portmap set up.
+    const server = await podServer(pod, 80, 'hello from the pod');
+    try {
+      const direct = await runIn(host, process.execPath, ['-e', TCP_CLIENT('10.244.1.2', 80)]);
+      expect(direct).toMatchObject({ code: 0, stdout: 'hello from the pod\n' });
+      const viaHostPort = await runIn(host, process.execPath, ['-e', TCP_CLIENT('10.244.1.1', 8080)]);
+      expect(viaHostPort).toMatchObject({ code: 0, stdout: 'hello from the pod\n' });
+    } finally {
+      server.stop();
+    }
+
+    await delNetworkList(node, cniPath, list, att, result);
+    expect(leasesOf(path.join(node.varLibCni, 'networks', 'cbr0'))).toEqual([]);
+    expect(fs.existsSync(path.join(node.varLibCni, 'flannel', POD_ID))).toBe(false);
+    expect(linkNames(pod)).toEqual(['lo']);
+    expect(shIn(host, 'iptables -t nat -S')).not.toContain('--dport 8080');
+    // A second DEL of the whole list (runtimes retry) succeeds.
+    await delNetworkList(node, cniPath, list, att, result);
+  });
+
+  // Reference cases 1-4 with real bridge and host-local.
+  for (const [stack, subnetEnv, want] of [
+    ['IPv4', SUBNET_V4, ['10.1.17.2/24']],
+    ['IPv6-only', SUBNET_V6, ['fc00::2/64']],
+    ['dual-stack', SUBNET_DUAL, ['10.1.17.2/24', 'fc00::2/64']],
+  ] as const) {
+    it(`gives the pod its ${stack} addresses and takes everything back on DEL`, async () => {
+      const { pod, node, cniPath } = world();
+      const subnetFile = path.join(node.dir, 'subnet.env');
+      const dataDir = path.join(node.dir, 'flannel-data');
+      fs.writeFileSync(subnetFile, subnetEnv);
+      const conf = { cniVersion: '1.0.0', name: 'cni-flannel', type: 'flannel', subnetFile, dataDir };
+      const att: Attachment = { containerId: 'some-container-id', ifName: 'eth0', args: '', capabilityArgs: {} };
+
+      const out = JSON.parse(await invokePlugin(node, cniPath, 'ADD', conf, att));
+      expect(out.ips.map((i: { address: string }) => i.address)).toEqual(want);
+      expect(podAddresses(pod).sort()).toEqual([...want].sort());
+      const leaseDir = path.join(node.varLibCni, 'networks', 'cni-flannel');
+      expect(leasesOf(leaseDir)).toHaveLength(want.length);
+      expect(fs.existsSync(path.join(dataDir, 'some-container-id'))).toBe(true);
+
+      await invokePlugin(node, cniPath, 'DEL', conf, att);
+      expect(fs.existsSync(path.join(dataDir, 'some-container-id'))).toBe(false);
+      expect(leasesOf(leaseDir)).toEqual([]);
+      expect(linkNames(pod)).toEqual(['lo']);
+      await invokePlugin(node, cniPath, 'DEL', conf, att);
+    });
+  }
+
+  it('tears a pod down with a rebuilt config when its saved one is zero-length', async () => {
+    const { pod, node, cniPath } = world();
+    const subnetFile = path.join(node.dir, 'subnet.env');
+    const dataDir = path.join(node.dir, 'flannel-data');
+    fs.writeFileSync(subnetFile, SUBNET_V4);
+    const conf = { cniVersion: '1.0.0', name: 'cni-flannel', type: 'flannel', subnetFile, dataDir };
+    const att: Attachment = { containerId: 'c1', ifName: 'eth0', args: '', capabilityArgs: {} };
+    await invokePlugin(node, cniPath, 'ADD', conf, att);
+    fs.writeFileSync(path.join(dataDir, 'c1'), '');
+
+    await invokePlugin(node, cniPath, 'DEL', conf, att);
+    expect(leasesOf(path.join(node.varLibCni, 'networks', 'cni-flannel'))).toEqual([]);
+    expect(linkNames(pod)).toEqual(['lo']);
+    expect(fs.existsSync(path.join(dataDir, 'c1'))).toBe(false);
+  });
+});
