@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from './errors.ts';
@@ -43,7 +42,9 @@ export interface ExecOutput {
 
 const TEXT_FILE_BUSY_RETRIES = 5;
 
-function runOnce(file: string, stdin: Buffer, env: NodeJS.ProcessEnv): Promise<ExecOutput & { status: string | null }> {
+async function runOnce(file: string, stdin: Buffer, env: NodeJS.ProcessEnv): Promise<ExecOutput & { status: string | null }> {
+  // Loaded on first use: a plugin that runs its delegates in process never pays for it.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -14,14 +14,52 @@ function goEscape(json: string): string {
   return json.replace(/[<>&\u2028\u2029]/g, (c) => GO_ESCAPES[c] ?? c);
 }
 
+const INTEGER_KEY = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * JSON text of `value` with Go's key order: objects keep their own key order
+ * (struct fields, or a map already sorted with sortKeys) except those with
+ * integer-like keys, which JavaScript always lists first and numerically; such
+ * objects can only be Go maps, so they are written sorted by bytes as Go does.
+ */
+function stringify(value: unknown, indent: string, depth: number): string | undefined {
+  if (value === null || typeof value !== 'object') {
+    return typeof value === 'function' || typeof value === 'symbol' || value === undefined ? undefined : JSON.stringify(value);
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return stringify((value as { toJSON(): unknown }).toJSON(), indent, depth);
+  }
+  const pad = indent ? `\n${indent.repeat(depth + 1)}` : '';
+  const close = indent ? `\n${indent.repeat(depth)}` : '';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    const items = value.map((v) => stringify(v, indent, depth + 1) ?? 'null');
+    return `[${pad}${items.join(`,${pad}`)}${close}]`;
+  }
+  let keys = Object.keys(value);
+  if (keys.some((k) => INTEGER_KEY.test(k))) keys = keys.sort(compareGoStrings);
+  const members: string[] = [];
+  for (const k of keys) {
+    const v = stringify((value as Record<string, unknown>)[k], indent, depth + 1);
+    if (v !== undefined) members.push(`${JSON.stringify(k)}:${indent ? ' ' : ''}${v}`);
+  }
+  if (members.length === 0) return '{}';
+  return `{${pad}${members.join(`,${pad}`)}${close}}`;
+}
+
 /** json.MarshalIndent(v, "", "    "): 4 spaces, no trailing newline. */
 export function marshalIndent(value: unknown): string {
-  return goEscape(JSON.stringify(value, null, 4));
+  return goEscape(stringify(value, '    ', 0) ?? 'null');
 }
 
 /** json.Marshal(v): compact. */
 export function marshal(value: unknown): string {
-  return goEscape(JSON.stringify(value));
+  return goEscape(stringify(value, '', 0) ?? 'null');
+}
+
+/** Set an own enumerable property, even one named "__proto__". */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Recursively sort object keys, as Go does when it marshals a map. */
@@ -30,7 +68,7 @@ export function sortKeys(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(value).sort(compareGoStrings)) {
-      out[k] = sortKeys((value as Record<string, unknown>)[k]);
+      setOwn(out, k, sortKeys((value as Record<string, unknown>)[k]));
     }
     return out;
   }

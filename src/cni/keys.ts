@@ -1,3 +1,5 @@
+import { setOwn } from './json.ts';
+
 // Go's encoding/json matches JSON object keys to struct fields ignoring case
 // (an exact match is preferred; for duplicates the later key wins). Real
 // Windows configs rely on it ("Policies", "Name"/"Value"), so weft reads
@@ -44,10 +46,10 @@ export function canonicalKeys(obj: Record<string, unknown>, known: readonly stri
   for (const k of Object.keys(obj)) {
     const c = canon.get(fold(k));
     if (c === undefined) {
-      if (!Object.hasOwn(out, k)) out[k] = obj[k];
+      if (!Object.hasOwn(out, k)) setOwn(out, k, obj[k]);
       continue;
     }
-    out[c] = fieldCI(obj, c);
+    setOwn(out, c, fieldCI(obj, c));
   }
   for (const c of known) if (out[c] === null) delete out[c];
   return out;

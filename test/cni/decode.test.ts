@@ -34,6 +34,13 @@ describe('decodeConfig reads configs like Go', () => {
     expect(decodeConfig(NetConf, { name: 'n', mtu: null }, 'NetConf').mtu).toBeUndefined();
   });
 
+  it('never lets a "__proto__" key supply fields', () => {
+    const doc = JSON.parse('{"name":"n","__proto__":{"isGateway":true,"mtu":1}}');
+    const c = decodeConfig(NetConf, doc, 'NetConf');
+    expect(c.isGateway).toBeUndefined();
+    expect(c.mtu).toBeUndefined();
+  });
+
   it('keeps unknown keys', () => {
     expect(decodeConfig(NetConf, { name: 'n', hairpinMode: true }, 'NetConf')).toMatchObject({ hairpinMode: true });
   });

@@ -43,3 +43,19 @@ describe('Go JSON output', () => {
     expect(Object.keys(sortKeys({ a: 1, B: 2, _: 3 }) as object)).toEqual(['B', '_', 'a']);
   });
 });
+
+describe('Go key order edge cases', () => {
+  it('writes integer-like map keys in byte order, as Go does', () => {
+    expect(marshal(sortKeys({ '2': 'b', '10': 'a', x: 'c' }))).toBe('{"10":"a","2":"b","x":"c"}');
+  });
+  it('keeps a "__proto__" key as data', () => {
+    const doc = parseJson('{"__proto__":{"polluted":true},"a":1}') as Record<string, unknown>;
+    const sorted = sortKeys(doc) as Record<string, unknown>;
+    expect(Object.keys(sorted)).toEqual(['__proto__', 'a']);
+    expect((sorted as { polluted?: boolean }).polluted).toBeUndefined();
+    expect(marshal(sorted)).toBe('{"__proto__":{"polluted":true},"a":1}');
+  });
+  it('drops undefined members and writes empty containers like Go', () => {
+    expect(marshalIndent({ a: undefined, b: [], c: {} })).toBe('{\n    "b": [],\n    "c": {}\n}');
+  });
+});
