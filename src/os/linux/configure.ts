@@ -1,7 +1,7 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import type { Result100, Route } from '../../cni/result/types.ts';
 import { goIPConfig } from '../../net/gofmt.ts';
-import { type CIDR, type IP, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
+import { type CIDR, type IP, formatIP, networkOf, parseCIDR, parseIP } from '../../net/ip.ts';
 import type { IpCommand } from './iproute.ts';
 import { type PodSysctl, type PodWork, podBatch } from './pod.ts';
 
@@ -77,7 +77,8 @@ export function planConfigureIface(ifName: string, result: Result100): IfacePlan
 }
 
 function routeCommand(ifName: string, r: Route, v4gw: IP | undefined, v6gw: IP | undefined): IpCommand {
-  const dst = cidrOf(r.dst);
+  // A result may keep host bits in a route's dst; the kernel wants the network.
+  const dst = networkOf(cidrOf(r.dst));
   const gw = r.gw ? parseIP(r.gw) : dst.ip.family === 4 ? v4gw : v6gw;
   const argv = ['route', 'prepend', `${formatIP(dst.ip)}/${dst.prefix}`];
   if (gw) argv.push('via', formatIP(gw));

@@ -22,7 +22,8 @@ const SIGNAL_BASE = 128;
 
 /** Run `file` with `args` and optional stdin; never rejects on a non-zero exit. */
 export function execTool(file: string, args: readonly string[], stdin = ''): Promise<ToolOutput> {
-  log.debug('exec', { file, args });
+  // A multi-line argument is a script of ours; the log names it, not its text.
+  log.debug('exec', { file, args: args.map((a) => (a.includes('\n') ? '<script>' : a)) });
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env: toolEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
