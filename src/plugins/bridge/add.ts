@@ -3,7 +3,7 @@ import { CniError, ErrorCode, errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { toResult100 } from '../../cni/result/convert.ts';
 import { printResult } from '../../cni/result/encode.ts';
-import type { Result100 } from '../../cni/result/types.ts';
+import type { Interface100, Result100 } from '../../cni/result/types.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { type CIDR, parseCIDR } from '../../net/ip.ts';
 import { configureIface } from '../../os/linux/configure.ts';
@@ -27,7 +27,7 @@ import {
   portCommands,
   vethCreateCommand,
 } from './host.ts';
-import { checkBridgeName, checkPodIfName } from './names.ts';
+import { checkBridgeName, checkNetnsPath, checkPodIfName } from './names.ts';
 
 // bridge ADD (bridge.go cmdAdd), in as few processes as the work allows:
 // one `ip -batch` for the bridge, the veth pair and its port; IPAM (in
@@ -52,6 +52,7 @@ function preflight(conf: BridgeConf, args: CmdArgs): { podMac: string; backend?:
   }
   checkBridgeName(conf.brName);
   checkPodIfName(args.ifName);
+  checkNetnsPath(args.netns);
   let podMac = randomMac();
   if (conf.mac !== undefined) {
     const mac = parseMac(conf.mac);
@@ -144,6 +145,15 @@ async function setupHost(conf: BridgeConf, args: CmdArgs, podMac: string, listAd
   throw internal('failed to find a unique veth name');
 }
 
+/**
+ * Wait for every task (so that a cleanup never races one still running),
+ * then fail with the first failure in the order given.
+ */
+async function allOrFirstError(tasks: (Promise<void> | undefined)[]): Promise<void> {
+  const settled = await Promise.allSettled(tasks);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+}
+
 async function waitPortUp(hostVeth: string): Promise<void> {
   for (const [i, ms] of PORT_UP_WAITS.entries()) {
     if (ms > 0) await new Promise((r) => setTimeout(r, ms));
@@ -201,13 +211,11 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
     trySysctl(`net/ipv6/conf/${conf.brName}/accept_ra`, '0');
     trySysctl(`net/ipv6/conf/${hostVeth}/accept_ra`, '0');
 
+    const bridgeIface: Interface100 = { name: conf.brName };
+    const hostIface: Interface100 = { name: hostVeth, mac: host.veth.hostMac };
     const result: Result100 = {
       cniVersion: '1.1.0',
-      interfaces: [
-        { name: conf.brName, mac: host.bridgeMacBefore ?? '' },
-        { name: hostVeth, mac: host.veth.hostMac },
-        { name: args.ifName, mac: podMac, sandbox: args.netns },
-      ],
+      interfaces: [bridgeIface, hostIface, { name: args.ifName, mac: podMac, sandbox: args.netns }],
     };
 
     if (conf.macSpoofChk) {
@@ -225,13 +233,15 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
       if (!result.ips?.length) throw internal('IPAM plugin returned missing IP config');
       // Fills in gateways and the default routes the pod gets, so it comes first.
       const gws = calcGateways(result, conf);
-      await configureIface(args.netns, args.ifName, result, podSysctls(conf, args.ifName));
-      if (conf.isGW) await setupGateways(conf, host, gws);
-      if (backend) {
-        done.masq = true;
-        const addrs = result.ips.map((ip) => parseCIDR(ip.address)).filter((c): c is CIDR => c !== undefined);
-        await setupIPMasq(backend, addrs, conf.name, args.ifName, args.containerId);
-      }
+      const addrs = result.ips.map((ip) => parseCIDR(ip.address)).filter((c): c is CIDR => c !== undefined);
+      if (backend) done.masq = true;
+      // The pod, the bridge's gateway and the masquerade rules do not depend on
+      // each other: their processes run side by side.
+      await allOrFirstError([
+        configureIface(args.netns, args.ifName, result, podSysctls(conf, args.ifName)),
+        conf.isGW ? setupGateways(conf, host, gws) : undefined,
+        backend ? setupIPMasq(backend, addrs, conf.name, args.ifName, args.containerId) : undefined,
+      ]);
     } else if (!conf.disableContainerInterface) {
       await podBatch(args.netns, {
         cmds: [{ argv: ['link', 'set', 'dev', args.ifName, 'up'], onError: (d) => internal(`failed to set ${JSON.stringify(args.ifName)} up: ${d}`) }],
@@ -240,8 +250,9 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
 
     if (!conf.disableContainerInterface) await waitPortUp(hostVeth);
     // The bridge's MAC may have followed its first port; report what it is now.
-    result.interfaces![0]!.mac = linkMac(conf.brName) ?? result.interfaces![0]!.mac;
-    result.interfaces![1]!.mac = linkMac(hostVeth) ?? host.veth.hostMac;
+    const brMac = linkMac(conf.brName) ?? host.bridgeMacBefore;
+    if (brMac) bridgeIface.mac = brMac;
+    hostIface.mac = linkMac(hostVeth) ?? host.veth.hostMac;
     if (conf.dns) result.dns = conf.dns;
     return printResult(result, conf.cniVersion);
   } catch (e) {

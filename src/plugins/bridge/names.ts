@@ -24,3 +24,10 @@ export function checkBridgeName(name: string): void {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `bridge: ${JSON.stringify(name)} is not supported ${UNSAFE_HINT}`);
   }
 }
+
+/** CNI_NETNS: it becomes an argument of the veth line. */
+export function checkNetnsPath(path: string): void {
+  if (!isBatchSafe(path)) {
+    throw new CniError(ErrorCode.InvalidEnvironmentVariables, `netns path ${JSON.stringify(path)} is not supported ${UNSAFE_HINT}`);
+  }
+}

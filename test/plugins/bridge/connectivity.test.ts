@@ -70,3 +70,31 @@ describe('bridge connectivity', () => {
     expect(shIn(rig.host, 'iptables -t nat -S')).not.toContain('CNI-');
   });
 });
+
+describe("bridge behind flannel (flannel's delegate config)", () => {
+  it('connects pods across the flannel route and passes CHECK', async () => {
+    const rig = makeRig();
+    // What flannel hands its delegate: hairpin, MTU of the overlay, gateway routes without gw.
+    const conf = {
+      cniVersion: '0.3.1',
+      name: 'cbr0',
+      type: 'bridge',
+      bridge: 'cni0',
+      mtu: 1450,
+      hairpinMode: true,
+      isGateway: true,
+      isDefaultGateway: true,
+      ipMasq: false,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.1.0/24' }]], routes: [{ dst: '10.244.0.0/16' }], dataDir: rig.dataDir },
+    };
+    const pods = [createNetns('bp'), createNetns('bp')];
+    const a = await add(rig, conf, pods[0]!, { id: 'pod-a' });
+    const b = await add(rig, conf, pods[1]!, { id: 'pod-b' });
+    expect(a.routes).toEqual([{ dst: '10.244.0.0/16' }, { dst: '0.0.0.0/0', gw: '10.244.1.1' }]);
+    expect(unreachable(pods[0]!, [ipOf(b), '10.244.1.1'])).toEqual([]);
+    const check = await cni(rig, 'CHECK', { ...conf, cniVersion: '0.4.0', prevResult: { ...b, cniVersion: '0.4.0' } }, pods[1]!, { id: 'pod-b' });
+    expect(check.code, check.stdout).toBe(0);
+    for (const [i, p] of pods.entries()) expect((await cni(rig, 'DEL', conf, p, { id: `pod-${'ab'[i]}` })).code).toBe(0);
+    expect(links(rig.host).filter((l) => l.master === 'cni0')).toEqual([]);
+  });
+});

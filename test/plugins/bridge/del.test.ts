@@ -104,6 +104,17 @@ describe('bridge macspoofchk (61)', () => {
     expect((await cni(rig, 'DEL', conf, pod)).code).toBe(0);
     expect(shIn(rig.host, 'nft list table bridge nat')).not.toContain('macspoofchk');
   });
+
+  it('drops frames from the pod once it changes its MAC', async () => {
+    const rig = makeRig();
+    const pod = createNetns('bp');
+    await add(rig, bridgeConf(rig, { macspoofchk: true, isGateway: true }), pod);
+    const ping = () => shIn(pod, 'ping -c1 -W1 -q 10.1.2.1 >/dev/null 2>&1 && echo ok || echo lost').trim();
+    expect(ping()).toBe('ok');
+    ipIn(pod, 'link', 'set', 'eth0', 'address', '02:00:00:00:0b:ad');
+    shIn(pod, 'ip neigh flush all');
+    expect(ping()).toBe('lost');
+  });
 });
 
 describe('bridge DEL', () => {
