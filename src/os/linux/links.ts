@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 
 // Reading links of this process's namespace from /sys/class/net instead of
-// spawning `ip`: existence, kind, MAC, flags, operstate. (A runtime gives a
+// spawning `ip`: existence, kind, MAC, operstate. (A runtime gives a
 // plugin a /sys of its own namespace; `ip netns exec` does the same.)
 
 const sysPath = (name: string, attr = ''): string => `/sys/class/net/${name}${attr ? `/${attr}` : ''}`;
@@ -22,13 +22,6 @@ export const isBridge = (name: string): boolean => fs.existsSync(sysPath(name, '
 export const linkMac = (name: string): string | undefined => readAttr(name, 'address');
 
 export const operState = (name: string): string | undefined => readAttr(name, 'operstate');
-
-const IFF_PROMISC = 0x100;
-
-export function isPromisc(name: string): boolean {
-  const flags = readAttr(name, 'flags');
-  return flags !== undefined && (Number.parseInt(flags, 16) & IFF_PROMISC) !== 0;
-}
 
 /** How the link's MAC was assigned; 3 (NET_ADDR_SET) means it no longer follows its ports. */
 export const macAssignType = (name: string): number | undefined => {

@@ -11,12 +11,12 @@ function goFsError(e: unknown, path: string): string {
   return `${err.syscall ?? 'open'} ${path}: ${text}`;
 }
 
-export function readSysctl(key: string): string {
-  const path = `/proc/sys/${key}`;
+/** The value, or undefined when it cannot be read. */
+function readSysctl(key: string): string | undefined {
   try {
-    return fs.readFileSync(path, 'utf8').trim();
-  } catch (e) {
-    throw new CniError(ErrorCode.Internal, goFsError(e, path));
+    return fs.readFileSync(`/proc/sys/${key}`, 'utf8').trim();
+  } catch {
+    return undefined;
   }
 }
 
@@ -38,7 +38,7 @@ export function trySysctl(key: string, value: string): void {
   }
 }
 
-/** ip.EnableIP4Forward / EnableIP6Forward: write 1 only when not already 1. */
+/** ip.EnableIP4Forward / EnableIP6Forward: write 1 unless it already reads 1. */
 export function enableForwarding(family: 4 | 6): void {
   const key = family === 4 ? 'net/ipv4/ip_forward' : 'net/ipv6/conf/all/forwarding';
   if (readSysctl(key) === '1') return;

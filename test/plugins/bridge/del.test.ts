@@ -27,6 +27,22 @@ describe('bridge ipMasq (iptables)', () => {
     expect(natRules(rig.host)).not.toContain('CNI-');
   });
 
+  it('masquerades both families of a dual-stack pod, and DEL removes both', async () => {
+    const rig = makeRig();
+    const pod = createNetns('bp');
+    const conf = bridgeConf(rig, { isGateway: true, ipMasq: true }, ['10.1.2.0/24', 'fd00:5::/64']);
+    await add(rig, conf, pod);
+    const chain = chainOf(NET, 'dummy-0');
+    expect(natRules(rig.host)).toContain(`-A POSTROUTING -s 10.1.2.2/32`);
+    const v6 = shIn(rig.host, 'ip6tables -t nat -S');
+    expect(v6).toContain(`-A ${chain} -d fd00:5::/64`);
+    expect(v6).toContain(`-A ${chain} ! -d ff00::/8`);
+    expect(v6).toContain(`-A POSTROUTING -s fd00:5::2/128`);
+    expect((await cni(rig, 'DEL', conf, pod)).code).toBe(0);
+    expect(natRules(rig.host)).not.toContain('CNI-');
+    expect(shIn(rig.host, 'ip6tables -t nat -S')).not.toContain('CNI-');
+  });
+
   it('names its chain exactly like the reference bridge', async () => {
     const rig = makeRig({ 'ref-bridge': '/usr/lib/cni/bridge' });
     const conf = bridgeConf(rig, { isGateway: true, ipMasq: true });
