@@ -49,8 +49,8 @@ while [ "$#" -ge 3 ]; do
   fi
   shift 3
 done
+[ "$settle" = 1 ] || exec ip -batch -
 ip -batch - || exit
-[ "$settle" = 1 ] || exit 0
 n=0
 while :; do
   busy=
