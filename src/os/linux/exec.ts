@@ -15,8 +15,10 @@ export interface ToolOutput {
 }
 
 // iproute2 and iptables print the same words in any locale, but a user's
-// LANG must never change what weft parses.
-const toolEnv = (): NodeJS.ProcessEnv => ({ ...process.env, LC_ALL: 'C' });
+// LANG must never change what weft parses. (Built once: copying process.env
+// is not free.)
+let env: NodeJS.ProcessEnv | undefined;
+const toolEnv = (): NodeJS.ProcessEnv => (env ??= { ...process.env, LC_ALL: 'C' });
 
 const SIGNAL_BASE = 128;
 
