@@ -1,0 +1,59 @@
+import { delegateDel } from '../../cni/delegate.ts';
+import { errorText } from '../../cni/errors.ts';
+import { log } from '../../cni/log.ts';
+import type { CmdArgs } from '../../cni/skel.ts';
+import { teardownIPMasq } from '../../os/linux/ipmasq.ts';
+import { NetnsMissingError, checkNetns } from '../../os/linux/netns.ts';
+import { deletePodLink } from '../../os/linux/pod.ts';
+import { spoofCheckId, teardownSpoofCheck } from '../../os/linux/spoofcheck.ts';
+import { type BridgeConf, loadBridgeConf } from './conf.ts';
+
+// bridge DEL (bridge.go cmdDel), idempotent: the pod's interface goes if the
+// namespace is still there (a missing link is fine), the IPAM lease is
+// released, and the masquerade and spoof-check rules are found by container
+// ID, so they go too when the namespace is already gone (the reference leaks
+// them then). The bridge and its gateway addresses stay for other pods.
+
+async function ipamDel(conf: BridgeConf, args: CmdArgs): Promise<void> {
+  if (conf.ipamType !== '') await delegateDel(conf.ipamType, args.stdinData, { env: args.env });
+}
+
+async function teardownRules(conf: BridgeConf, args: CmdArgs): Promise<void> {
+  if (conf.macSpoofChk) {
+    try {
+      await teardownSpoofCheck(spoofCheckId(args.containerId, args.ifName));
+    } catch (e) {
+      // As in the reference, a spoof-check leftover does not fail DEL.
+      log.warn('DEL: spoof-check teardown failed', { error: errorText(e) });
+    }
+  }
+  if (conf.ipamType !== '' && conf.ipMasq) await teardownIPMasq(conf.name, args.ifName, args.containerId);
+}
+
+export async function cmdDel(args: CmdArgs): Promise<void> {
+  const conf = loadBridgeConf(args.stdinData, args.args);
+  if (args.netns === '') {
+    await ipamDel(conf, args);
+    return;
+  }
+  let podGone = false;
+  try {
+    checkNetns(args.netns);
+  } catch (e) {
+    // A path that is not a namespace is an error; a path that is gone means the pod is.
+    if (!(e instanceof NetnsMissingError)) throw e;
+    podGone = true;
+  }
+  if (!podGone) await deletePodLink(args.netns, args.ifName);
+  // Every step runs even if one fails; the first failure is reported, and the
+  // runtime's retry of DEL finds the rest already done.
+  let first: unknown;
+  for (const step of [ipamDel, teardownRules]) {
+    try {
+      await step(conf, args);
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  if (first !== undefined) throw first;
+}
