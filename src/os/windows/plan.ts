@@ -170,6 +170,8 @@ type Piece = string | JsonNode;
 function emit(value: unknown, out: Piece[]): void {
   if (value instanceof RefValue) {
     out.push(value.node);
+  } else if (value instanceof Conditional) {
+    throw new Error('a conditional element can only stand in a list');
   } else if (!hasMarker(value)) {
     out.push(JSON.stringify(value));
   } else if (Array.isArray(value) && value.some((v) => v instanceof Conditional)) {
@@ -184,10 +186,11 @@ function emit(value: unknown, out: Piece[]): void {
       emit(v, out);
     });
     out.push(']');
-  } else if (isPlainObject(value)) {
+  } else {
+    // What holds a marker and is neither a list nor a marker is an object.
     out.push('{');
     let first = true;
-    for (const [k, v] of Object.entries(value)) {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       if (v === undefined) continue;
       if (!first) out.push(',');
       first = false;
@@ -195,8 +198,6 @@ function emit(value: unknown, out: Piece[]): void {
       emit(v, out);
     }
     out.push('}');
-  } else {
-    throw new Error('a conditional element can only stand in a list');
   }
 }
 

@@ -127,7 +127,7 @@ interface Spawned {
 
 function spawnOnce(exe: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Spawned> {
   return new Promise((resolve, reject) => {
-    let child;
+    let child: ReturnType<typeof spawn>;
     try {
       child = spawn(exe, args, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     } catch (e) {
@@ -136,25 +136,28 @@ function spawnOnce(exe: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
     }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let timedOut = false;
+    let settled = false;
+    const settle = (status: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status });
+    };
+    // Do not wait for the pipes to close: a child of PowerShell may hold them open.
     const timer = setTimeout(() => {
-      timedOut = true;
       child.kill('SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      settle(`killed after ${timeoutMs} ms without an answer`);
     }, timeoutMs);
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       reject(new CniError(ErrorCode.Internal, `cannot start ${exe}: ${e.message}`));
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const status = timedOut
-        ? `killed after ${timeoutMs} ms without an answer`
-        : signal
-          ? `signal ${signal}`
-          : `exit status ${code}`;
-      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), status });
-    });
+    child.on('close', (code, signal) => settle(signal ? `signal ${signal}` : `exit status ${code}`));
   });
 }
