@@ -95,3 +95,24 @@ export function vxlanNode(opts: { name?: string } = {}) {
   });
   return { hns, name, networkId, dataDir: tempDir('weft-ipam-') };
 }
+
+/** The HNS API calls made so far, in order: "GET /networks/" (v1) or "HcnEnumerateNetworks" (HCN). */
+export function apiCalls(hns: FakeHns, namespace?: string): string[] {
+  return hns
+    .state()
+    .ops.filter((o) => o.op === 'HNSCall' || String(o.op).startsWith('Hcn'))
+    .map((o) => (o.op === 'HNSCall' ? `${o.method} ${String(o.path)}` : String(o.op)))
+    .map((c) => (namespace ? c.replace(namespace, '<ns>') : c));
+}
+
+/** Every PowerShell start used the same command line and the same script. */
+export function expectFixedCommandLines(hns: FakeHns, count: number): void {
+  const calls = hns.calls();
+  if (calls.length !== count) throw new Error(`expected ${count} PowerShell starts, saw ${calls.length}`);
+  const first = calls[0];
+  for (const c of calls) {
+    if (JSON.stringify(c.argv) !== JSON.stringify(first?.argv) || c.scriptSha256 !== first?.scriptSha256 || !c.scriptSha256) {
+      throw new Error(`PowerShell command lines differ: ${JSON.stringify(c)}`);
+    }
+  }
+}

@@ -47,6 +47,8 @@ export interface Fault {
   hr: number;
   message?: string;
   times?: number;
+  /** hnsCall only: fail just this path. */
+  path?: string;
 }
 
 export interface FakeState {

@@ -10,7 +10,8 @@
 //   0x803B002B endpoint already in a namespace attaching to another namespace
 //   0x803B002C entity has references           deleting an endpoint still in a namespace
 //   0x803B001B invalid JSON, 0x803B001E invalid IP (not in the network's subnet)
-// Faults can be injected per operation (state.faults.<op> = {hr, message, times}).
+// Faults can be injected per operation (state.faults.<op> = {hr, message, times},
+// and for hnsCall a path).
 // IDs are upper case through the v1 API and lower case through HCN, as a
 // reminder that weft must compare them ignoring case.
 import crypto from 'node:crypto';
@@ -83,9 +84,9 @@ function inSubnet(ip, prefix) {
   return ((ipToInt(ip) & mask) >>> 0) === ((ipToInt(base) & mask) >>> 0);
 }
 
-function fault(state, op) {
+function fault(state, op, path) {
   const f = state.faults[op];
-  if (!f) return undefined;
+  if (!f || (f.path !== undefined && f.path !== path)) return undefined;
   if (f.times !== undefined) {
     if (f.times <= 0) return undefined;
     f.times -= 1;
@@ -295,7 +296,7 @@ export function hnsCall(stateFile, method, path, request) {
     const ok = (Output) => ({ envelope: JSON.stringify(Output === undefined ? { Success: true } : { Success: true, Output }) });
     const err = (Error) => ({ envelope: JSON.stringify({ Success: false, Error }) });
     try {
-      const f = fault(state, 'hnsCall');
+      const f = fault(state, 'hnsCall', path);
       if (f) return { hr: f.hr, message: f.message };
       const seg = path.split('/').filter(Boolean);
       const route = `${method} /${seg[0] ?? ''}${seg.length > 1 ? '/:id' : ''}${seg.length > 2 ? `/${seg[2]}` : ''}`;
