@@ -102,7 +102,7 @@ export function apiCalls(hns: FakeHns, namespace?: string): string[] {
     .state()
     .ops.filter((o) => o.op === 'HNSCall' || String(o.op).startsWith('Hcn'))
     .map((o) => (o.op === 'HNSCall' ? `${o.method} ${String(o.path)}` : String(o.op)))
-    .map((c) => (namespace ? c.replace(namespace, '<ns>') : c));
+    .map((c) => (namespace ? c.replace(new RegExp(namespace, 'i'), '<ns>') : c));
 }
 
 /** Every PowerShell start used the same command line and the same script. */
