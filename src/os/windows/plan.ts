@@ -11,7 +11,7 @@ import { isPlainObject } from '../../cni/json.ts';
 // Step    {id, op, ...op fields, when?, select?, retry?, tolerate?, require?, undo?}
 //   Steps run in order. The output of each is kept under its id for later refs.
 //   when      Cond; false: the step is skipped and its output is null.
-//   select    {key, equals: Text}: the op's output is a list; keep the first item
+//   select    {key, match: Text}: the op's output is a list; keep the first item
 //             whose `key` property equals the text (ordinal), or null.
 //   retry     {delaysMs}: while the output (after select) is null, sleep the next
 //             delay and run the op again; when the delays are used up it stays null.
@@ -93,7 +93,7 @@ export interface Tolerance {
 interface StepCommon {
   id: string;
   when?: Cond;
-  select?: { key: string; equals: TextNode };
+  select?: { key: string; match: TextNode };
   retry?: { delaysMs: number[] };
   tolerate?: Tolerance;
   require?: boolean;

@@ -628,7 +628,7 @@ function Invoke-WeftOp {
 
 function Select-WeftItem {
     param([object] $Items, [object] $Select)
-    $wanted = Expand-WeftText $Select.equals
+    $wanted = Expand-WeftText $Select.match
     foreach ($item in @($Items)) {
         if ([string](Get-WeftMember $item ([string]$Select.key)) -ceq $wanted) {
             return ,$item

@@ -124,7 +124,7 @@ export function interpret(request, stateFile) {
       outcome = { failed: true, hr: null, message: e.message, record: null };
     }
     if (!outcome.failed && step.select) {
-      const wanted = expandText(step.select.equals);
+      const wanted = expandText(step.select.match);
       const items = outcome.value === null ? [] : Array.isArray(outcome.value) ? outcome.value : [outcome.value];
       outcome.value = items.find((i) => str(member(i, step.select.key)) === wanted) ?? null;
     }
