@@ -14,11 +14,7 @@ export const HRESULT = {
   objectAlreadyExists: 0x80071392,
   networkNotFound: 0x803b0001,
   endpointNotFound: 0x803b0002,
-  invalidJson: 0x803b001b,
-  invalidIp: 0x803b001e,
   endpointAlreadyAttached: 0x803b0014,
-  endpointNamespaceAlreadyExists: 0x803b002b,
-  entityHasReferences: 0x803b002c,
 } as const;
 
 export const NOT_FOUND: Tolerance = {
@@ -26,9 +22,12 @@ export const NOT_FOUND: Tolerance = {
   messages: ['not found'],
 };
 
-/** Attaching what is already attached is the state an ADD asks for. */
+/**
+ * Attaching what is already attached is the state an ADD asks for. Not so
+ * HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS: that endpoint is in another namespace.
+ */
 export const ALREADY_ATTACHED: Tolerance = {
-  hresults: [HRESULT.objectAlreadyExists, HRESULT.endpointAlreadyAttached, HRESULT.endpointNamespaceAlreadyExists],
+  hresults: [HRESULT.objectAlreadyExists, HRESULT.endpointAlreadyAttached],
   messages: ['already exists', 'already attached'],
 };
 

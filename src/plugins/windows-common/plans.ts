@@ -75,8 +75,9 @@ const isTrue = (stepId: string): Cond => eq(ref(stepId), true);
 /**
  * ADD: find the network (waiting for it), check its type, find an endpoint of
  * this name; reuse it when it is on this network with the leased address and
- * not in another namespace, else delete it as stale and create ours; attach
- * to the namespace. A failure after the create deletes the new endpoint.
+ * not in another namespace, else delete it as stale and create ours; check it
+ * has an address; attach it to the namespace. A failure or stop after the
+ * create deletes the new endpoint.
  */
 export function addPlan(inp: AddInputs): BuiltPlan {
   const A = hnsApi(inp.api);
@@ -117,7 +118,14 @@ export function addPlan(inp: AddInputs): BuiltPlan {
       when: not(isTrue('reuse')),
     });
   }
-  steps.push(A.attach('attach', inp.namespace, refOr(ref('created', ...p.endpointId), ref('existing', ...p.endpointId))));
+  const endpointIp = refOr(ref('created', ...p.endpointIp), ref('existing', ...p.endpointIp));
+  steps.push({ id: 'usable', op: 'test', cond: exists(endpointIp), require: true });
+  // An endpoint HNS already reports in this namespace needs no attach.
+  const attached = and(isTrue('reuse'), eq(existingNamespace, inp.namespace, true));
+  steps.push({
+    ...A.attach('attach', inp.namespace, refOr(ref('created', ...p.endpointId), ref('existing', ...p.endpointId))),
+    when: not(attached),
+  });
   return {
     plan: plan(steps),
     about: {

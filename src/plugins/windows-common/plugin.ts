@@ -188,6 +188,7 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
       const waited = `${networkWaitMs(conf) / 1000}s`;
       throw planError(answer, built, {
         network: () => new CniError(ErrorCode.TryAgainLater, `${f.notFound(conf.name)}: no HNS network of that name appeared within ${waited}`),
+        usable: () => new CniError(ErrorCode.Internal, `HNS endpoint ${name} has no IP address`),
         networkType: () =>
           new CniError(ErrorCode.InvalidNetworkConfig, f.wrongType(conf.name, String(pick(answer.outputs.network, ...hnsApi(api).paths.networkType) ?? ''))),
         ...Object.fromEntries(Object.entries(extra.stops).map(([id, msg]) => [id, () => new CniError(ErrorCode.TryAgainLater, msg)])),

@@ -162,6 +162,9 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(node.hns.state().endpoints.filter((e) => e.name === 'c1_cbr0')).toHaveLength(1);
     expect(leases(node.dataDir, 'cbr0')).toEqual(['10.244.1.3']);
     expect(node.hns.state().ops.filter((o) => o.op === 'createEndpoint')).toHaveLength(1);
+    // HNS says it is in the namespace already: no second attach.
+    expect(node.hns.state().ops.filter((o) => o.op === 'attach')).toHaveLength(1);
+    expect(apiCalls(node.hns, ns).filter((c) => c === 'HcnModifyNamespace' || c.endsWith('/addresource'))).toHaveLength(1);
     expectFixedCommandLines(node.hns, 2);
   });
 
@@ -226,6 +229,15 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expectFixedCommandLines(node.hns, 1);
   });
 
+  it('fails, rolling back, when the namespace does not exist', async () => {
+    const node = hostGwNode();
+    const missing = '0badc0de-0000-4000-8000-000000000000';
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: missing });
+    expect(out.json.msg).toMatch(new RegExp(`^attaching HNS endpoint c1_cbr0 to namespace ${missing}: .*Element not found\\.`));
+    expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
+  });
+
   it('says so when the rollback fails too', async () => {
     const node = hostGwNode();
     node.hns.update((s) => {
@@ -270,6 +282,22 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(out.code, out.stdout).toBe(0);
     const ep = node.hns.endpoint('c1_cbr0')!;
     expect(out.json.ips).toEqual([{ address: `${ep.ip}/24` }]);
+  });
+
+  it('deletes an endpoint HNS created without an address, in the same run', async () => {
+    const node = hostGwNode();
+    node.hns.update((s) => (s.quirks = { noAddress: true }));
+    const out = await cni(plugin, 'ADD', node.hns, { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: api }, { netns: node.hns.addNamespace() });
+    expect(out.json).toEqual({ code: 999, msg: 'HNS endpoint c1_cbr0 has no IP address' });
+    expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
+    expectFixedCommandLines(node.hns, 1);
+  });
+
+  it('releases the lease when PowerShell cannot be started', async () => {
+    const node = hostGwNode();
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace(), env: { WEFT_POWERSHELL: '/nonexistent/powershell.exe' } });
+    expect(out.json.msg).toMatch(/^cannot start \/nonexistent\/powershell.exe/);
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 
   it('returns the IPAM error when IPAM fails and there is no endpoint to reuse', async () => {

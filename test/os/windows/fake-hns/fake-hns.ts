@@ -56,6 +56,7 @@ export interface FakeState {
   networks: FakeNetwork[];
   endpoints: FakeEndpoint[];
   namespaces: FakeNamespace[];
+  quirks?: { noAddress?: boolean };
   faults: Partial<Record<'hnsCall' | 'list' | 'create' | 'delete' | 'attach' | 'detach', Fault>>;
   ops: Array<Record<string, unknown>>;
 }

@@ -10,7 +10,8 @@
 //   0x803B002B endpoint already in a namespace attaching to another namespace
 //   0x803B002C entity has references           deleting an endpoint still in a namespace
 //   0x803B001B invalid JSON, 0x803B001E invalid IP (not in the network's subnet)
-// Faults can be injected per operation (state.faults.<op> = {hr, message, times},
+// state.quirks.noAddress makes HNS create endpoints without an address when
+// none is asked for. Faults can be injected per operation (state.faults.<op> = {hr, message, times},
 // and for hnsCall a path).
 // IDs are upper case through the v1 API and lower case through HCN, as a
 // reminder that weft must compare them ignoring case.
@@ -210,6 +211,8 @@ function createEndpoint(state, net, spec) {
   if (ip) {
     if (ipToInt(ip) === undefined || !subnet || !inSubnet(ip, subnet.prefix)) throw new HnsFailure(HR.invalidIp);
     if (taken.has(ip)) throw new HnsFailure(HR.alreadyExists);
+  } else if (state.quirks?.noAddress) {
+    ip = '';
   } else {
     // HNS picks an address itself when none is asked for.
     const base = ipToInt(subnet.prefix.split('/')[0]);
