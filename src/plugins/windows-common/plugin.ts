@@ -25,9 +25,11 @@ import { forApi, userPolicyValues } from './policies.ts';
 //        attach); if anything fails the new endpoint is gone (plan undo) and
 //        the lease is released.
 // DEL:   one plan (detach, delete; gone is fine), then IPAM DEL even when HNS
-//        failed: a lease kept for an endpoint that cannot be removed would
-//        leak for good, while HNS refuses a second endpoint with the same
-//        address on a network, so releasing cannot double an address.
+//        failed. A lease kept because HNS keeps failing would leak for good
+//        (leaked leases are the commonest failure users report), while an
+//        address released too early is caught by HNS, which refuses an
+//        endpoint whose address is in use on the network ("The object already
+//        exists", microsoft/SDN#333); the runtime retries the failed DEL.
 // CHECK: one plan reading network, endpoint and namespace; then IPAM CHECK.
 // STATUS: IPAM STATUS (no PowerShell: runtimes poll STATUS).
 
