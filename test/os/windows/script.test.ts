@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Language, type Node, Parser } from 'web-tree-sitter';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COND_KINDS, JSON_KINDS, PLAN_OPS } from '../../../src/os/windows/plan.ts';
 import { SCRIPT_NAME } from '../../../src/os/windows/powershell.ts';
-import { cniBin, repoRoot } from '../../helpers/tmp.ts';
+import { cniBin, repoRoot, tempDir } from '../../helpers/tmp.ts';
 
 // weft sends PowerShell exactly one script, the shipped weft-hns.ps1 (the
 // request is JSON data, never script text). No PowerShell runs here, so the
@@ -48,6 +49,18 @@ function embeddedCSharp(source: string): string {
   return m![1]!;
 }
 
+/** Compile with Mono's mcs (Debian package mono-mcs); DllImports bind only when called, so Linux can compile them. */
+function compileCSharp(source: string): { status: number | null; output: string } {
+  const dir = tempDir();
+  const file = path.join(dir, 'weft-hns.cs');
+  fs.writeFileSync(file, source);
+  const mcs = spawnSync('mcs', ['-langversion:5', '-target:library', '-warnaserror+', `-out:${path.join(dir, 'weft-hns.dll')}`, file], {
+    encoding: 'utf8',
+  });
+  if (mcs.error) throw new Error(`the C# compiler mcs is needed (apt-get install mono-mcs): ${mcs.error.message}`);
+  return { status: mcs.status, output: mcs.stdout + mcs.stderr };
+}
+
 const nodesOfType = (root: Node, type: string): Node[] => root.descendantsOfType(type).filter((n): n is Node => n !== null);
 
 describe('weft-hns.ps1', () => {
@@ -57,6 +70,16 @@ describe('weft-hns.ps1', () => {
 
   it('embeds C# that parses as C#', () => {
     expect(syntaxErrors(csharp, embeddedCSharp(script))).toEqual([]);
+  });
+
+  it('embeds C# that compiles as C# 5, what Windows PowerShell 5.1 Add-Type compiles, without warnings', () => {
+    const ok = compileCSharp(embeddedCSharp(script));
+    expect(ok.status, ok.output).toBe(0);
+    expect(ok.output).not.toMatch(/warning|error CS/);
+    // The compile check does fail on a type error that is not a syntax error.
+    const wrong = compileCSharp(embeddedCSharp(script).replace('HcnCloseNetwork(handle);', 'HcnCloseNetwork(handle, 1);'));
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.output).toContain('error CS1501');
   });
 
   it('has a syntax check that does catch broken scripts', () => {
