@@ -29,12 +29,11 @@ export function bridgeGateway(lease: CIDR): IP {
 
 const flavour: Flavour<BridgeConf> = {
   type: 'win-bridge',
-  load(stdin) {
-    const conf = loadHnsConf(BridgeConfSchema, stdin);
+  load: (stdin) => loadHnsConf(BridgeConfSchema, stdin),
+  validate(conf) {
     if (conf.ipMasqNetwork && !parseCIDR(conf.ipMasqNetwork)) {
       throw new CniError(ErrorCode.InvalidNetworkConfig, `ipMasqNetwork: invalid CIDR address: ${conf.ipMasqNetwork}`);
     }
-    return conf;
   },
   networkTypes: ['L2Bridge', 'L2Tunnel'],
   networkTypeIgnoresCase: (api) => api === 1,

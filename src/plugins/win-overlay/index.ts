@@ -39,13 +39,12 @@ const v1NetworkId = (api: 1 | 2): string => (api === 2 ? 'networkV1' : 'network'
 
 const flavour: Flavour<OverlayConf> = {
   type: 'win-overlay',
-  load(stdin) {
-    const conf = loadHnsConf(OverlayConfSchema, stdin);
+  load: (stdin) => loadHnsConf(OverlayConfSchema, stdin),
+  validate(conf) {
     const prefix = conf.endpointMacPrefix;
     if (prefix && !MAC_PREFIX.test(prefix)) {
       throw new CniError(ErrorCode.InvalidNetworkConfig, `endpointMacPrefix [${prefix}] is invalid, value must be of the format xx-xx`);
     }
-    return conf;
   },
   networkTypes: ['Overlay'],
   networkTypeIgnoresCase: () => true,

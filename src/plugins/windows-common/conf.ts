@@ -31,8 +31,13 @@ const MAX_NETWORK_WAIT_SECONDS = 600;
 /** 2 selects HCN (schema v2, namespaces); anything else the v1 JSON API, like the reference. */
 export const apiVersionOf = (conf: HnsNetConf): ApiVersion => (conf.apiVersion === 2 ? 2 : 1);
 
-export function loadHnsConf<S extends typeof HnsNetConfSchema>(schema: S, stdin: Buffer): z.infer<S> {
-  const conf = loadConf(schema, stdin);
+export const loadHnsConf = <S extends typeof HnsNetConfSchema>(schema: S, stdin: Buffer): z.infer<S> => loadConf(schema, stdin);
+
+/**
+ * What only ADD checks: DEL must go through with whatever conf the runtime
+ * still has, or a pod whose ADD failed on it could never be deleted.
+ */
+export function validateForAdd(conf: HnsNetConf): void {
   const wait = conf.networkWaitSeconds;
   if (wait !== undefined && !(wait >= 0 && wait <= MAX_NETWORK_WAIT_SECONDS)) {
     throw new CniError(
@@ -40,7 +45,6 @@ export function loadHnsConf<S extends typeof HnsNetConfSchema>(schema: S, stdin:
       `networkWaitSeconds must be between 0 and ${MAX_NETWORK_WAIT_SECONDS}, got ${wait}`,
     );
   }
-  return conf;
 }
 
 export const networkWaitMs = (conf: HnsNetConf): number =>

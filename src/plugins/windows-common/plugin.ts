@@ -11,7 +11,7 @@ import { type CIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
 import { hex } from '../../os/windows/hresult.ts';
 import type { Cond, Step } from '../../os/windows/plan.ts';
 import { type PlanAnswer, type PlanFailure, runPlan } from '../../os/windows/powershell.ts';
-import { type ApiVersion, type HnsNetConf, apiVersionOf, mergedDns, networkWaitMs } from './conf.ts';
+import { type ApiVersion, type HnsNetConf, apiVersionOf, mergedDns, networkWaitMs, validateForAdd } from './conf.ts';
 import { addResult, endpointFacts, pick } from './endpoint.ts';
 import { endpointName, isSharedNetns, namespaceId, requireNamespaceId } from './endpoint-name.ts';
 import { hnsApi } from './hns-api.ts';
@@ -58,6 +58,8 @@ export interface FlavourSteps {
 export interface Flavour<C extends HnsNetConf> {
   readonly type: 'win-bridge' | 'win-overlay';
   load(stdin: Buffer): C;
+  /** ADD-time checks of the flavour's own fields. */
+  validate(conf: C): void;
   readonly networkTypes: readonly string[];
   networkTypeIgnoresCase(api: ApiVersion): boolean;
   notFound(network: string): string;
@@ -93,7 +95,7 @@ function recordText(record: string | null): string {
   return record.slice(0, 500);
 }
 
-export function failureText(f: PlanFailure): string {
+function failureText(f: PlanFailure): string {
   let out = f.message ?? 'failed';
   // hr null: an error envelope, whose Error is the message already.
   if (f.hr !== null) {
@@ -136,6 +138,8 @@ async function releaseLease(ipamType: string, args: CmdArgs): Promise<void> {
 
 async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<string> {
   const conf = f.load(args.stdinData);
+  validateForAdd(conf);
+  f.validate(conf);
   const api = apiVersionOf(conf);
   const namespace = requireNamespaceId(args.netns);
   const name = endpointName(args.containerId, args.netns, conf.name);

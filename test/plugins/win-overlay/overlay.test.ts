@@ -68,6 +68,10 @@ describe.each([1, 2])('win-overlay, apiVersion %i', (api) => {
       expect(err.json).toEqual({ code: 7, msg: `endpointMacPrefix [${bad}] is invalid, value must be of the format xx-xx` });
     }
     expect(leases(node.dataDir, 'flannel.4096')).toEqual(['10.244.2.2']);
+    // DEL does not judge the prefix: a pod whose ADD failed on it can still be deleted.
+    const ns = node.hns.addNamespace();
+    expect((await cni(plugin, 'DEL', node.hns, conf(node, api, { endpointMacPrefix: 'zz-zz' }), { netns: ns })).code).toBe(0);
+    expect(leases(node.dataDir, 'flannel.4096')).toEqual([]);
   });
 
   it('refuses an IPv6 lease and releases it', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
-import { HnsNetConfSchema, apiVersionOf, loadHnsConf, mergedDns, networkWaitMs } from '../../../src/plugins/windows-common/conf.ts';
+import { HnsNetConfSchema, apiVersionOf, loadHnsConf, mergedDns, networkWaitMs, validateForAdd } from '../../../src/plugins/windows-common/conf.ts';
 
 const load = (doc: unknown) => loadHnsConf(HnsNetConfSchema, Buffer.from(JSON.stringify(doc)));
 
@@ -45,7 +45,7 @@ describe('HNS conf', () => {
     expect(networkWaitMs(load({ name: 'n', networkWaitSeconds: 0.5 }))).toBe(500);
     const err = (() => {
       try {
-        load({ name: 'n', networkWaitSeconds: -1 });
+        validateForAdd(load({ name: 'n', networkWaitSeconds: -1 }));
       } catch (e) {
         return e as CniError;
       }

@@ -125,5 +125,8 @@ describe('hostile strings that weft can refuse outright', () => {
     const netns = await cni(winBridge, 'ADD', node.hns, { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge' }, { netns: `${node.hns.addNamespace()}'; Remove-Item C:\\` });
     expect(netns.json.code).toBe(4);
     expect(node.hns.calls()).toHaveLength(0);
+    // DEL goes through regardless (ADD-only checks).
+    const del = await cni(winBridge, 'DEL', node.hns, { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', ipMasqNetwork: HOSTILE[2] }, { netns: '' });
+    expect(del.code, del.stdout).toBe(0);
   });
 });
