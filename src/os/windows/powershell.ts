@@ -18,6 +18,17 @@ export const REQUEST_VAR = 'WEFT_HNS_REQUEST';
 export const DEFAULT_POWERSHELL = 'powershell.exe';
 
 /**
+ * $WEFT_POWERSHELL, else Windows PowerShell where Windows keeps it: a PATH
+ * search for a program that runs as SYSTEM could find a planted one, and a
+ * service's PATH may not list it at all.
+ */
+export function powershellPath(env: Env): string {
+  if (env.WEFT_POWERSHELL) return env.WEFT_POWERSHELL;
+  const root = env.SystemRoot ?? env.SYSTEMROOT;
+  return root ? path.win32.join(root, 'System32', 'WindowsPowerShell', 'v1.0', DEFAULT_POWERSHELL) : DEFAULT_POWERSHELL;
+}
+
+/**
  * -File (not -Command -) because Windows PowerShell 5.1 mis-reads multi-line
  * scripts piped to stdin; the script ships beside weft's executable.
  */
@@ -93,7 +104,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanAnswer>
       `the HNS request is ${request.length} characters, over the ${MAX_REQUEST_CHARS} an environment variable can carry: too many or too large policies`,
     );
   }
-  const exe = opts.env.WEFT_POWERSHELL || DEFAULT_POWERSHELL;
+  const exe = powershellPath(opts.env);
   const args = powershellArgs(scriptPath());
   log.debug('hns plan', { powershell: exe, request });
   const { stdout, stderr, status } = await spawnOnce(exe, args, childEnv(opts.env, request), opts.timeoutMs);

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
 import { setSelfPath } from '../../../src/cni/self.ts';
 import { eq, plan } from '../../../src/os/windows/plan.ts';
-import { REQUEST_VAR, powershellArgs, runPlan, scriptPath } from '../../../src/os/windows/powershell.ts';
+import { REQUEST_VAR, powershellArgs, powershellPath, runPlan, scriptPath } from '../../../src/os/windows/powershell.ts';
 import { cniBin, tempDir, writeScript } from '../../helpers/tmp.ts';
 
 // The runner, against small fake "powershell" executables.
@@ -62,6 +62,12 @@ describe('runPlan', () => {
   it('says which PowerShell could not be started', async () => {
     const err = await runPlan(onePlan, { env: { PATH: process.env.PATH, WEFT_POWERSHELL: '/nonexistent/pwsh' }, timeoutMs: 1000 }).catch((e: unknown) => e);
     expect((err as CniError).msg).toMatch(/^cannot start \/nonexistent\/pwsh: .*ENOENT/);
+  });
+
+  it("uses WEFT_POWERSHELL, else Windows PowerShell from System32, not from PATH", () => {
+    expect(powershellPath({ WEFT_POWERSHELL: 'C:\\pwsh\\pwsh.exe', SystemRoot: 'C:\\Windows' })).toBe('C:\\pwsh\\pwsh.exe');
+    expect(powershellPath({ SystemRoot: 'C:\\Windows' })).toBe('C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe');
+    expect(powershellPath({})).toBe('powershell.exe');
   });
 
   it('refuses a request too large for an environment variable', async () => {
