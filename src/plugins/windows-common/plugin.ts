@@ -1,0 +1,308 @@
+import { parsePrevResult } from '../../cni/conf.ts';
+import { delegateAdd, delegateCheck, delegateDel, delegateStatus } from '../../cni/delegate.ts';
+import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
+import { log } from '../../cni/log.ts';
+import { toResult100 } from '../../cni/result/convert.ts';
+import { printResult } from '../../cni/result/encode.ts';
+import type { AnyResult } from '../../cni/result/types.ts';
+import type { CmdArgs, Plugin } from '../../cni/skel.ts';
+import { ALL_VERSIONS } from '../../cni/version.ts';
+import { type CIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
+import { hex } from '../../os/windows/hresult.ts';
+import type { Cond, Step } from '../../os/windows/plan.ts';
+import { type PlanAnswer, type PlanFailure, runPlan } from '../../os/windows/powershell.ts';
+import { type ApiVersion, type HnsNetConf, apiVersionOf, mergedDns, networkWaitMs, validateForAdd } from './conf.ts';
+import { addResult, endpointFacts, pick } from './endpoint.ts';
+import { endpointName, isSharedNetns, namespaceId, requireNamespaceId } from './endpoint-name.ts';
+import { hnsApi } from './hns-api.ts';
+import { type BuiltPlan, addPlan, backoffDelays, checkPlan, delPlan, networkIdValue } from './plans.ts';
+import { forApi, userPolicyValues } from './policies.ts';
+
+// win-bridge and win-overlay share their commands; a Flavour says what
+// differs (network types, gateway, MAC, generated policies, messages).
+//
+// ADD:   IPAM ADD, then one plan (find network, reuse or create endpoint,
+//        attach); if anything fails the new endpoint is gone (plan undo) and
+//        the lease is released.
+// DEL:   one plan (detach, delete; gone is fine), then IPAM DEL even when HNS
+//        failed. A lease kept because HNS keeps failing would leak for good
+//        (leaked leases are the commonest failure users report), while an
+//        address released too early is caught by HNS, which refuses an
+//        endpoint whose address is in use on the network ("The object already
+//        exists", microsoft/SDN#333); the runtime retries the failed DEL.
+// CHECK: one plan reading network, endpoint and namespace; then IPAM CHECK.
+// STATUS: IPAM STATUS (no PowerShell: runtimes poll STATUS).
+
+export interface Lease {
+  cidr: CIDR;
+  /** The address as Go prints it. */
+  ip: string;
+}
+
+export interface EndpointContext<C> {
+  conf: C;
+  api: ApiVersion;
+  lease: Lease | undefined;
+  /** Present when a loopback DSR policy is wanted: the run-time condition that HNS supports it. */
+  dsr: Cond | undefined;
+  /** The user's EndpointPolicy values, as written (generated policies are checked against them). */
+  userPolicies: unknown[];
+}
+
+export interface FlavourSteps {
+  steps: Step[];
+  /** Message for each step that stops the plan when its check fails. */
+  stops: Record<string, string>;
+}
+
+export interface Flavour<C extends HnsNetConf> {
+  readonly type: 'win-bridge' | 'win-overlay';
+  load(stdin: Buffer): C;
+  /** ADD-time checks of the flavour's own fields. */
+  validate(conf: C): void;
+  readonly networkTypes: readonly string[];
+  networkTypeIgnoresCase(api: ApiVersion): boolean;
+  notFound(network: string): string;
+  wrongType(network: string, type: string): string;
+  ipamRequired(api: ApiVersion): boolean;
+  /** Throws when the lease cannot be used. */
+  checkLease(lease: Lease, api: ApiVersion): void;
+  networkSteps(conf: C, api: ApiVersion, delays: number[]): FlavourSteps;
+  /** Gateway, MAC and the generated policies (in order, after the user's). */
+  endpoint(ctx: EndpointContext<C>): { gateway?: unknown; mac?: string | undefined; generated: unknown[] };
+}
+
+// PowerShell gets this long beyond the network wait (HNS calls can hang).
+const PROCESS_GRACE_MS = 60_000;
+
+function leaseOf(result: AnyResult): Lease {
+  const first = toResult100(result).ips?.[0];
+  const cidr = first ? parseCIDR(first.address) : undefined;
+  if (!cidr) throw new CniError(ErrorCode.Internal, 'IPAM plugin return is missing IP config');
+  return { cidr, ip: formatIP(cidr.ip) };
+}
+
+/** An HNS error record is JSON whose Error says it best; otherwise the text as is. */
+function recordText(record: string | null): string {
+  if (!record) return '';
+  try {
+    const parsed: unknown = JSON.parse(record);
+    const error = pick(parsed, 'Error');
+    if (typeof error === 'string' && error !== '') return error;
+  } catch {
+    // not JSON
+  }
+  return record.slice(0, 500);
+}
+
+function failureText(f: PlanFailure): string {
+  let out = f.message ?? 'failed';
+  // hr null: an error envelope, whose Error is the message already.
+  if (f.hr !== null) {
+    out += ` (${hex(f.hr)})`;
+    const extra = recordText(f.record);
+    if (extra && !out.includes(extra)) out += `: ${extra}`;
+  }
+  return out;
+}
+
+/** The CniError for a plan that failed or stopped. */
+function planError(answer: PlanAnswer, built: BuiltPlan, stops: Record<string, () => CniError>): CniError {
+  const rollback = answer.undone
+    .filter((u) => !u.ok)
+    .map((u) => `rollback failed, ${built.about[u.step ?? ''] ?? u.step}: ${failureText(u)}`)
+    .join('; ');
+  if (answer.stopped !== null) {
+    const stop = stops[answer.stopped];
+    const err = stop ? stop() : new CniError(ErrorCode.Internal, `HNS plan stopped at ${answer.stopped}`);
+    return rollback ? new CniError(err.code, err.msg, rollback) : err;
+  }
+  const f = answer.error!;
+  const what = f.step === null ? 'running weft-hns.ps1' : (built.about[f.step] ?? f.step);
+  return new CniError(ErrorCode.Internal, `${what}: ${failureText(f)}`, rollback);
+}
+
+function logTolerated(answer: PlanAnswer): void {
+  for (const t of answer.tolerated) log.info('HNS failure tolerated', { step: t.step, error: failureText(t) });
+}
+
+const delegateCtx = (args: CmdArgs) => ({ env: args.env });
+
+async function releaseLease(ipamType: string, args: CmdArgs): Promise<void> {
+  try {
+    await delegateDel(ipamType, args.stdinData, delegateCtx(args));
+  } catch (e) {
+    log.error('IPAM DEL after a failed ADD failed', { error: asCniError(e).message });
+  }
+}
+
+async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<string> {
+  const conf = f.load(args.stdinData);
+  validateForAdd(conf);
+  f.validate(conf);
+  const api = apiVersionOf(conf);
+  const namespace = requireNamespaceId(args.netns);
+  const name = endpointName(args.containerId, args.netns, conf.name);
+  const ipamType = conf.ipam?.type ?? '';
+  if (!ipamType && f.ipamRequired(api)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `${f.type} with apiVersion ${api} needs an IPAM plugin: ipam.type is empty`);
+  }
+
+  let lease: Lease | undefined;
+  let ipamFailure: CniError | undefined;
+  if (ipamType) {
+    try {
+      lease = leaseOf(await delegateAdd(ipamType, args.stdinData, delegateCtx(args)));
+    } catch (e) {
+      // Maybe this ADD is a repeat and the endpoint (and its lease) exist: the plan may reuse it.
+      ipamFailure = asCniError(e).wrap('error while executing IPAM addition');
+    }
+  }
+
+  try {
+    if (lease) f.checkLease(lease, api);
+    const delays = backoffDelays(networkWaitMs(conf));
+    const extra = f.networkSteps(conf, api, delays);
+    const userPolicies = userPolicyValues(conf);
+    const built = addPlan({
+      api,
+      network: conf.name,
+      endpoint: name,
+      namespace,
+      ip: lease?.ip,
+      loopbackDSR: conf.loopbackDSR === true,
+      networkWaitDelays: delays,
+      networkTypes: f.networkTypes,
+      networkTypeIgnoresCase: f.networkTypeIgnoresCase(api),
+      reuseOnly: ipamFailure !== undefined,
+      extraSteps: extra.steps,
+      spec: (dsr) => {
+        const own = f.endpoint({ conf, api, lease, dsr, userPolicies });
+        const policies = [...userPolicies.map((v) => forApi(v, api)).filter((v) => v !== undefined), ...own.generated];
+        return { name, networkId: networkIdValue(api), ip: lease?.ip, gateway: own.gateway, mac: own.mac, dns: mergedDns(conf), policies };
+      },
+    });
+    let answer: PlanAnswer;
+    try {
+      answer = await runPlan(built.plan, { env: args.env, timeoutMs: networkWaitMs(conf) + PROCESS_GRACE_MS });
+    } catch (e) {
+      throw ipamFailure ?? e;
+    }
+    logTolerated(answer);
+    if (!answer.ok) {
+      if (ipamFailure) throw ipamFailure;
+      const waited = `${networkWaitMs(conf) / 1000}s`;
+      throw planError(answer, built, {
+        network: () => new CniError(ErrorCode.TryAgainLater, `${f.notFound(conf.name)}: no HNS network of that name appeared within ${waited}`),
+        usable: () => new CniError(ErrorCode.Internal, `HNS endpoint ${name} has no IP address`),
+        networkType: () =>
+          new CniError(ErrorCode.InvalidNetworkConfig, f.wrongType(conf.name, String(pick(answer.outputs.network, ...hnsApi(api).paths.networkType) ?? ''))),
+        ...Object.fromEntries(Object.entries(extra.stops).map(([id, msg]) => [id, () => new CniError(ErrorCode.TryAgainLater, msg)])),
+      });
+    }
+    const endpoint = answer.outputs.created ?? answer.outputs.existing;
+    const prefix = pick(answer.outputs.network, ...hnsApi(api).paths.networkPrefix);
+    return printResult(addResult(endpoint, prefix, lease?.cidr, api), conf.cniVersion ?? '');
+  } catch (e) {
+    if (lease) await releaseLease(ipamType, args);
+    throw e;
+  }
+}
+
+async function del<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
+  const conf = f.load(args.stdinData);
+  const api = apiVersionOf(conf);
+  let hnsError: CniError | undefined;
+  // "container:<id>": the endpoint is the sandbox's; its own DEL removes it.
+  if (!isSharedNetns(args.netns)) {
+    const built = delPlan(api, endpointName(args.containerId, args.netns, conf.name), namespaceId(args.netns));
+    try {
+      const answer = await runPlan(built.plan, { env: args.env, timeoutMs: PROCESS_GRACE_MS });
+      logTolerated(answer);
+      if (!answer.ok) hnsError = planError(answer, built, {});
+    } catch (e) {
+      hnsError = asCniError(e);
+    }
+  }
+  const ipamType = conf.ipam?.type ?? '';
+  if (ipamType) {
+    try {
+      await delegateDel(ipamType, args.stdinData, delegateCtx(args));
+    } catch (e) {
+      if (!hnsError) throw e;
+      const ipam = asCniError(e).message;
+      hnsError = new CniError(hnsError.code, hnsError.msg, [hnsError.details, `IPAM DEL failed too: ${ipam}`].filter(Boolean).join('; '));
+    }
+  }
+  if (hnsError) throw hnsError;
+}
+
+function namespaceEndpointIds(namespace: unknown, api: ApiVersion): string[] {
+  const resources = pick(namespace, api === 2 ? 'Resources' : 'ResourceList');
+  if (!Array.isArray(resources)) return [];
+  return resources
+    .filter((r) => pick(r, 'Type') === 'Endpoint')
+    .map((r) => pick(r, 'Data', 'Id'))
+    .filter((id): id is string => typeof id === 'string')
+    .map((id) => id.toLowerCase());
+}
+
+async function check<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
+  const conf = f.load(args.stdinData);
+  const api = apiVersionOf(conf);
+  const namespace = requireNamespaceId(args.netns);
+  const name = endpointName(args.containerId, args.netns, conf.name);
+  const prev = parsePrevResult(conf);
+  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'required prevResult missing');
+  const prev100 = toResult100(prev);
+  const prevIp = parseCIDR(prev100.ips?.[0]?.address ?? '');
+  if (!prevIp) throw new CniError(ErrorCode.InvalidNetworkConfig, 'prevResult has no IP address to check');
+
+  const built = checkPlan(api, conf.name, name, namespace);
+  const answer = await runPlan(built.plan, { env: args.env, timeoutMs: PROCESS_GRACE_MS });
+  if (!answer.ok) {
+    throw planError(answer, built, { network: () => new CniError(ErrorCode.Internal, f.notFound(conf.name)) });
+  }
+  const p = hnsApi(api).paths;
+  const endpoint = answer.outputs.existing;
+  if (!endpoint) throw new CniError(ErrorCode.UnknownContainer, `HNS endpoint ${name} not found`);
+  const networkId = String(pick(answer.outputs.network, ...p.networkId) ?? '');
+  const onNetwork = String(pick(endpoint, ...p.endpointNetwork) ?? '');
+  if (onNetwork.toLowerCase() !== networkId.toLowerCase()) {
+    throw new CniError(ErrorCode.Internal, `HNS endpoint ${name} is on network ${onNetwork}, not on ${conf.name} (${networkId})`);
+  }
+  if (!answer.outputs.namespace) throw new CniError(ErrorCode.UnknownContainer, `HNS namespace ${namespace} not found`);
+  const endpointId = String(pick(endpoint, ...p.endpointId) ?? '').toLowerCase();
+  if (!namespaceEndpointIds(answer.outputs.namespace, api).includes(endpointId)) {
+    throw new CniError(ErrorCode.Internal, `HNS endpoint ${name} is not attached to namespace ${namespace}`);
+  }
+  const facts = endpointFacts(endpoint, api);
+  const ip = parseIP(facts.ip);
+  if (!ip || formatIP(ip) !== formatIP(prevIp.ip)) {
+    throw new CniError(ErrorCode.Internal, `HNS endpoint ${name} has address ${facts.ip || '(none)'}, the previous result says ${formatIP(prevIp.ip)}`);
+  }
+  const prevMac = prev100.interfaces?.[0]?.mac;
+  if (prevMac && facts.mac && prevMac.toLowerCase() !== facts.mac.toLowerCase()) {
+    throw new CniError(ErrorCode.Internal, `HNS endpoint ${name} has MAC ${facts.mac}, the previous result says ${prevMac}`);
+  }
+  const ipamType = conf.ipam?.type ?? '';
+  if (ipamType) await delegateCheck(ipamType, args.stdinData, delegateCtx(args));
+}
+
+async function status<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
+  const conf = f.load(args.stdinData);
+  const ipamType = conf.ipam?.type ?? '';
+  if (ipamType) await delegateStatus(ipamType, args.stdinData, delegateCtx(args));
+}
+
+export function hnsPlugin<C extends HnsNetConf>(f: Flavour<C>, about: string): Plugin {
+  return {
+    type: f.type,
+    about,
+    versions: ALL_VERSIONS,
+    add: (args) => add(f, args),
+    check: (args) => check(f, args),
+    del: (args) => del(f, args),
+    status: (args) => status(f, args),
+  };
+}
