@@ -11,6 +11,7 @@ type AnySchema = z.ZodMiniType;
 
 interface Def {
   type: string;
+  format?: string;
   shape?: Record<string, AnySchema>;
   innerType?: AnySchema;
   element?: AnySchema;
@@ -68,6 +69,17 @@ const GO_TYPE: Record<string, string> = {
   record: 'map[string]interface {}',
 };
 
+/** The schema describing the value at `path`, if the schema reaches that far. */
+function schemaAt(schema: AnySchema, path: readonly PropertyKey[]): AnySchema | undefined {
+  let cur: AnySchema | undefined = schema;
+  for (const p of path) {
+    if (!cur) return undefined;
+    const d = defOf(core(cur));
+    cur = typeof p === 'number' ? d.element : d.shape?.[p as string] ?? d.valueType;
+  }
+  return cur && core(cur);
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let cur = root;
   for (const p of path) {
@@ -89,6 +101,10 @@ export function decodeConfig<S extends AnySchema>(schema: S, value: unknown, str
   const result = (schema as unknown as { safeParse(v: unknown): { success: boolean; data?: unknown; error?: { issues: Issue[] } } }).safeParse(canon);
   if (result.success) return result.data as z.infer<S>;
   const issue = result.error!.issues[0]!;
+  // zod reports a non-number for z.int() as "expected number"; Go names the field's type.
+  if (issue.expected === 'number' && schemaAt(schema, issue.path) && defOf(schemaAt(schema, issue.path)!).format?.includes('int')) {
+    issue.expected = 'int';
+  }
   throw issueError(issue, canon, structName);
 }
 

@@ -53,6 +53,9 @@ describe('decodeConfig reads configs like Go', () => {
       expect((e as { code: number }).code).toBe(6);
       expect((e as Error).message).toBe('json: cannot unmarshal string into Go struct field NetConf.isGateway of type bool');
     }
+    expect(() => decodeConfig(NetConf, { name: 'n', mtu: '1400' }, 'NetConf')).toThrow(
+      'json: cannot unmarshal string into Go struct field NetConf.mtu of type int',
+    );
     expect(() => decodeConfig(NetConf, { name: 'n', mtu: 1.5 }, 'NetConf')).toThrow(
       'json: cannot unmarshal number 1.5 into Go struct field NetConf.mtu of type int',
     );
