@@ -36,7 +36,7 @@ const lockedError = () => Object.assign(new Error('Lock file is already being he
  * under it: proper-lockfile alone can let two waiters break the same stale
  * lock and one of them remove the lock the other has just taken.
  */
-function breakingFs(staleMs: number, releasing: () => boolean) {
+export function breakingFs(staleMs: number, releasing: () => boolean) {
   const isStale = (st: fs.Stats) => st.mtimeMs < Date.now() - staleMs;
   const breakStale = (lockDir: string, cb: (err?: Error | null) => void) => {
     const breaker = `${lockDir}.break`;
