@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
-import type { IP } from '../../net/ip.ts';
+import { type IP, formatIP } from '../../net/ip.ts';
 import { type Intent, readIndex, readIntent, writeIndex, writeIntent } from './index-file.ts';
 import { type DirStamp, LeaseIndex, ownerHash, sameStamp } from './lease-index.ts';
 import { type LockOptions, type NetworkLock, lockNetwork } from './lock.ts';
@@ -142,10 +142,11 @@ export class NetworkSession {
 
   /** Record, before touching the folder, which lease file is about to change. */
   private announce(ip: IP | undefined): void {
+    this.dirty = true;
+    if (this.intent && !ip) return;
     if (!this.intent) this.intent = { base: this.index.stamp, ips: [] };
     if (ip) this.intent.ips.push(ip);
     writeIntent(this.paths.stateDir, this.intent);
-    this.dirty = true;
   }
 
   /**
@@ -174,7 +175,7 @@ export class NetworkSession {
       return true;
     }
     // The index did not know this lease: someone else wrote it. Learn it.
-    log.warn('index missed a lease; learning it', { network: this.paths.network, ip: ip.value.toString() });
+    log.warn('index missed a lease; learning it', { network: this.paths.network, ip: formatIP(ip) });
     this.refresh(ip);
     return false;
   }
@@ -228,16 +229,14 @@ export async function withNetwork<T>(
 ): Promise<T | undefined> {
   const session = await NetworkSession.open(dataDir, network, opts);
   if (!session) return undefined;
-  let ok = false;
+  let out: T;
   try {
-    const out = await job(session);
-    ok = true;
-    return out;
-  } finally {
-    if (ok) await session.close();
-    else {
-      // The job's error is what matters; still save what was done and unlock.
-      await session.close().catch((e: unknown) => log.error('failed to close the store', { error: (e as Error).message }));
-    }
+    out = await job(session);
+  } catch (e) {
+    // The job's error is the one to report; what it did is still saved and the lock freed.
+    await session.close().catch((closeErr: unknown) => log.error('failed to close the store', { error: (closeErr as Error).message }));
+    throw e;
   }
+  await session.close();
+  return out;
 }

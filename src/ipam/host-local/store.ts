@@ -49,14 +49,13 @@ export const leaseContent = (containerId: string, ifName: string): string =>
 /** What a lease file of an old version says: the container ID alone. */
 export const legacyLeaseContent = (containerId: string): string => goTrimSpace(containerId);
 
-const isWindows = process.platform === 'win32';
-
 /** The file name of an IP's lease (Windows cannot have ':' in names). */
-export const leaseFileName = (ip: IP): string => (isWindows ? formatIP(ip).replaceAll(':', '_') : formatIP(ip));
+export const leaseFileName = (ip: IP, platform = process.platform): string =>
+  platform === 'win32' ? formatIP(ip).replaceAll(':', '_') : formatIP(ip);
 
 /** The IP a file name stands for; only the canonical spelling the plugins write counts. */
-export function leaseFileIP(name: string): IP | undefined {
-  const text = isWindows ? name.replaceAll('_', ':') : name;
+export function leaseFileIP(name: string, platform = process.platform): IP | undefined {
+  const text = platform === 'win32' ? name.replaceAll('_', ':') : name;
   const ip = parseIP(text);
   return ip && formatIP(ip) === text ? ip : undefined;
 }

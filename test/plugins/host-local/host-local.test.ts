@@ -228,6 +228,28 @@ describe('host-local ADD', () => {
     });
   });
 
+  it('grants a requested IP once, and refuses it again with the reference message (case 18)', async () => {
+    const dir = tempDir();
+    const c = conf(dir, { subnet: '192.168.1.0/29' });
+    expect(resultIPs((await cni('ADD', c, { containerId: 'a', args: 'IP=192.168.1.5' })).json)).toEqual(['192.168.1.5']);
+    expect(((await cni('ADD', c, { containerId: 'b', args: 'IP=192.168.1.5' })).json as { msg: string }).msg).toBe(
+      'failed to allocate for range 0: requested IP address 192.168.1.5 is not available in range set 192.168.1.1-192.168.1.6',
+    );
+  });
+
+  it('refuses a requested IP after rangeEnd or before rangeStart (case 19)', async () => {
+    const dir = tempDir();
+    expect((await cni('ADD', conf(dir, { subnet: '192.168.1.0/29', rangeEnd: '192.168.1.4' }), { args: 'IP=192.168.1.5' })).json).toEqual({
+      code: 7,
+      msg: 'failed to allocate all requested IPs: 192.168.1.5',
+    });
+    expect((await cni('ADD', conf(dir, { subnet: '192.168.1.0/29', rangeStart: '192.168.1.3' }), { args: 'IP=192.168.1.2' })).json).toEqual({
+      code: 7,
+      msg: 'failed to allocate all requested IPs: 192.168.1.2',
+    });
+    expect(leases(dir, 'net')).toEqual({});
+  });
+
   it('gives back only what a failed ADD took, keeping what the attachment held before', async () => {
     const dir = tempDir();
     const old = conf(dir, { subnet: undefined, ranges: [[{ subnet: '10.0.2.0/29' }]] });
