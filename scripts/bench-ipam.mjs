@@ -3,8 +3,9 @@
 // plugins) at 0, 1k, 10k and 65k leases in a /16. Both use the same store
 // format, so each store is prefilled by writing lease files directly. Each
 // pair is measured in the same run, cycles interleaved, so machine noise hits
-// both alike. Usage: node scripts/bench-ipam.mjs [--sizes 0,1000] [--cycles N]
-import { spawnSync } from 'node:child_process';
+// both alike. Then lock figures: 64 ADDs at once, and an ADD behind a dead
+// holder's lock. Usage: node scripts/bench-ipam.mjs [--sizes 0,1000] [--cycles N]
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,7 +88,30 @@ function cycle(bin, dataDir, n) {
   return invoke(bin, 'ADD', dataDir, id) + invoke(bin, 'DEL', dataDir, id);
 }
 
+function invokeAsync(bin, command, dataDir, containerId) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [], {
+      env: { ...childEnv, CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: '/var/run/netns/bench', CNI_IFNAME: 'eth0', CNI_PATH: path.dirname(bin) },
+    });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+    child.stdin.end(conf(dataDir));
+  });
+}
+
+/** `n` ADDs started at once: wall time, and whether all got distinct addresses. */
+async function burst(bin, dataDir, n) {
+  const t0 = process.hrtime.bigint();
+  const runs = await Promise.all(Array.from({ length: n }, (_, i) => invokeAsync(bin, 'ADD', dataDir, `burst${i}`)));
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const ips = runs.filter((r) => r.code === 0).map((r) => JSON.parse(r.out).ips?.[0]?.address ?? JSON.parse(r.out).ip4?.ip);
+  return { ms, ok: ips.length, distinct: new Set(ips).size };
+}
+
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-ipam-'));
+const lockRows = [];
 const rows = [];
 const started = Date.now();
 try {
@@ -117,6 +141,19 @@ try {
     for (const impl of impls) fs.rmSync(impl.dataDir, { recursive: true, force: true });
     process.stderr.write(`  ${size} leases done\n`);
   }
+
+  for (const impl of [{ name: 'weft', bin: WEFT }, ...(haveReference ? [{ name: 'reference', bin: REFERENCE }] : [])]) {
+    const dataDir = path.join(base, `burst-${impl.name}`);
+    prefill(dataDir, 0);
+    const b = await burst(impl.bin, dataDir, 64);
+    lockRows.push(`64 ADDs at once, ${impl.name}: ${b.ok}/64 succeeded, ${b.distinct} distinct addresses, ${(b.ms / 1000).toFixed(2)} s wall`);
+  }
+  // A holder killed with the lock: its directory stays until it is stale (4 s).
+  const deadDir = path.join(base, 'dead');
+  prefill(deadDir, 0);
+  fs.mkdirSync(path.join(deadDir, '.weft', NETWORK, 'lock'), { recursive: true });
+  const waited = invoke(WEFT, 'ADD', deadDir, 'behind-dead-holder');
+  lockRows.push(`ADD behind the lock of a holder killed just before: ${(waited / 1000).toFixed(2)} s`);
 } finally {
   fs.rmSync(base, { recursive: true, force: true });
 }
@@ -130,4 +167,5 @@ for (const r of rows) {
   process.stdout.write(`${pad(r.size, 7)} ${pad(r.weft.toFixed(1), 9)} ${pad(ref, 10)} ${pad(ratio, 9)} ${pad(r.weftFirst.toFixed(1), 9)}\n`);
 }
 if (!haveReference) process.stdout.write(`(${REFERENCE} not installed: reference column empty)\n`);
+process.stdout.write(`\nlock\n${lockRows.map((r) => `  ${r}\n`).join('')}`);
 process.stdout.write(`total bench time ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -121,7 +121,7 @@ async function waitingLock(lockDir: string, staleMs: number, timeoutMs: number):
       realpath: false,
       stale: staleMs,
       fs: breakingFs(staleMs, () => releasing),
-      retries: { retries: 20, factor: 1.4, minTimeout: 5, maxTimeout: 100, randomize: true, forever: true, maxRetryTime: timeoutMs },
+      retries: { retries: 20, factor: 1.4, minTimeout: 5, maxTimeout: 50, randomize: true, forever: true, maxRetryTime: timeoutMs },
       onCompromised: (err) => log.error('the network lock was taken from this process', { lock: lockDir, error: err.message }),
     });
   } catch (e) {
