@@ -79,32 +79,55 @@ function pauser(): () => Promise<void> {
   };
 }
 
-/** Held through one mkdir: this process keeps the mtime fresh itself. */
+/**
+ * Held through one mkdir: this process keeps the mtime fresh itself. Like
+ * proper-lockfile, it touches or removes the directory only while it still
+ * carries the inode and mtime this process gave it: a holder stalled past
+ * the stale time must not refresh or remove the lock someone else now holds.
+ */
 function fastLock(lockDir: string, staleMs: number): NetworkLock {
+  const first = fs.statSync(lockDir);
+  const ours = { ino: first.ino, mtimeMs: first.mtimeMs };
+  let lost = false;
+  const stillOurs = (): boolean => {
+    if (lost) return false;
+    try {
+      const st = fs.statSync(lockDir);
+      if (st.ino === ours.ino && st.mtimeMs === ours.mtimeMs) return true;
+    } catch {
+      // Removed: someone broke it.
+    }
+    lost = true;
+    log.error('the network lock was taken from this process', { lock: lockDir });
+    return false;
+  };
   const touch = () => {
+    if (!stillOurs()) return clearInterval(timer);
     const now = new Date();
     try {
       fs.utimesSync(lockDir, now, now);
+      ours.mtimeMs = fs.statSync(lockDir).mtimeMs;
     } catch (e) {
       log.warn('could not refresh the lock', { lock: lockDir, error: (e as Error).message });
     }
   };
   const timer = setInterval(touch, Math.max(250, staleMs / 4));
   timer.unref();
-  const onExit = () => {
+  const remove = () => {
+    if (!stillOurs()) return;
     try {
       fs.rmdirSync(lockDir);
     } catch {
       // Already gone.
     }
   };
-  process.once('exit', onExit);
+  process.once('exit', remove);
   return {
     pause: pauser(),
     release: async () => {
       clearInterval(timer);
-      process.removeListener('exit', onExit);
-      onExit();
+      process.removeListener('exit', remove);
+      remove();
     },
   };
 }

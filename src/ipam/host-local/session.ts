@@ -92,6 +92,8 @@ export class NetworkSession {
       this.index = saved;
       for (const ip of intent.ips) this.refresh(ip);
       log.info('index repaired from an unfinished job', { network: this.paths.network, ips: intent.ips.length });
+      // Saved even when no entry changed: the folder's new stamp must be recorded.
+      this.dirty = true;
       this.save();
       return;
     }

@@ -105,6 +105,20 @@ describe('lockNetwork', () => {
     expect((err as CniError).msg).toMatch(/^timed out after \d+s waiting for the lock /);
   });
 
+  it('neither refreshes nor removes a lock that was broken and taken by another process', async () => {
+    const lockDir = path.join(tempDir(), 'lock');
+    const stalled = await lockNetwork(lockDir, { staleMs: 2000 });
+    // While this holder stalled, another broke its lock and took a fresh one.
+    fs.rmdirSync(lockDir);
+    fs.mkdirSync(lockDir);
+    const theirs = new Date(Date.now() - 1000);
+    fs.utimesSync(lockDir, theirs, theirs);
+    await sleep(700);
+    expect(fs.statSync(lockDir).mtimeMs).toBe(theirs.getTime());
+    await stalled.release();
+    expect(fs.existsSync(lockDir)).toBe(true);
+  });
+
   it('reports a lock directory that cannot be made as an I/O failure', async () => {
     const file = path.join(tempDir(), 'file');
     fs.writeFileSync(file, '');
