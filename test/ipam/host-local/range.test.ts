@@ -1,6 +1,9 @@
+import fc from 'fast-check';
+import { IPv4CidrRange, IPv6CidrRange } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
 import { type IP, formatIP, parseCIDR, parseIP } from '../../../src/net/ip.ts';
+import { rangeCapacity } from '../../../src/ipam/host-local/allocator.ts';
 import {
   type Range,
   type RangeConfig,
@@ -177,4 +180,24 @@ describe('range sets', () => {
 
   it('prints a set as its ranges joined by commas', () =>
     expect(formatRangeSet(canonicalizeRangeSet([raw('10.0.0.0/29'), raw('10.0.1.0/30')]))).toBe('10.0.0.1-10.0.0.6,10.0.1.1-10.0.1.2'));
+});
+
+describe('range arithmetic against ip-num as an oracle', () => {
+  it('gives the defaults and capacity ip-num computes, for random IPv4 and IPv6 subnets', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.integer({ min: 0, max: 126 }), (v6, value, p) => {
+        const prefix = v6 ? p : p % 31;
+        const bits = v6 ? 128n : 32n;
+        const network = (v6 ? value : value & 0xffffffffn) & (((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n));
+        const text = `${formatIP({ family: v6 ? 6 : 4, value: network })}/${prefix}`;
+        const oracle = v6 ? IPv6CidrRange.fromCidr(text) : IPv4CidrRange.fromCidr(text);
+        const r = canonicalizeRange(raw(text));
+        expect(r.rangeStart.value).toBe(oracle.getFirst().getValue() + 1n);
+        expect(r.rangeEnd.value).toBe(oracle.getLast().getValue() - (v6 ? 0n : 1n));
+        expect(rangeCapacity(r)).toBe(oracle.getSize() - (v6 ? 2n : 3n));
+        expect(rangeContains(r, { family: v6 ? 6 : 4, value: oracle.getLast().getValue() })).toBe(v6);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
