@@ -7,22 +7,44 @@ import { type DirStamp, KeyTable, LeaseIndex } from './lease-index.ts';
 // Two slot files (index.0, index.1) are written alternately in place, so a
 // save never frees disk blocks (rename-over and truncation cost milliseconds
 // on a discard-mounted ext4) and a process killed mid-write leaves the other
-// slot intact; a checksum tells a torn slot from a good one. Each slot
-// records the stamp of the network folder it describes.
+// slot intact. Each slot records the stamp of the network folder it
+// describes. Telling a good slot from a bad one costs O(1), not a pass over
+// the data:
+// - a write killed half-way: the kernel copies a write front to back, so the
+//   generation in the trailer, written last, does not match the header's;
+// - a crash of the machine, which can persist pages in any order: the slot
+//   records the kernel's boot ID and is not trusted in a later boot. Where
+//   there is no boot ID (not Linux), a checksum over the slot does that job.
 //
 // Layout, 32-bit little-endian words: a 16-word header
-//   0 magic, 1 format, 2 generation, 3 checksum of everything after word 3
-//   (generation included), 4-5 folder inode, 6-7 mtime ns, 8-9 ctime ns,
-//   10 IPv4 count, 11 IPv6 count, 12-15 zero
+//   0 magic, 1 format, 2 generation, 3 checksum (0 when a boot ID is used),
+//   4-5 folder inode, 6-7 mtime ns, 8-9 ctime ns, 10 IPv4 count,
+//   11 IPv6 count, 12-15 boot ID
 // then IPv4 keys, IPv4 owner hashes, IPv6 keys (4 words each, most
-// significant first), IPv6 owner hashes.
+// significant first), IPv6 owner hashes, and a 2-word trailer: magic, generation.
 
-const MAGIC = 0x31584657; // "WFX1"
-const FORMAT = 1;
+const MAGIC = 0x32584657; // "WFX2"
+const FORMAT = 2;
 const HEADER_WORDS = 16;
 const HEADER_BYTES = HEADER_WORDS * 4;
+const TRAILER_WORDS = 2;
 
 const slotFile = (stateDir: string, slot: number) => path.join(stateDir, `index.${slot}`);
+
+let bootIdWords: Uint32Array | null | undefined;
+
+/** The kernel's boot ID as 4 words, or null where there is none. */
+export function bootId(): Uint32Array | null {
+  if (bootIdWords !== undefined) return bootIdWords;
+  try {
+    const hex = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim().replaceAll('-', '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) throw new Error('unexpected boot_id');
+    bootIdWords = Uint32Array.from({ length: 4 }, (_, i) => parseInt(hex.slice(i * 8, i * 8 + 8), 16));
+  } catch {
+    bootIdWords = null;
+  }
+  return bootIdWords;
+}
 
 function checksum(words: Uint32Array, end: number): number {
   let h = 0x811c9dc5 ^ words[2]!;
@@ -30,7 +52,7 @@ function checksum(words: Uint32Array, end: number): number {
     h = Math.imul(h ^ words[i]!, 0x01000193);
     h ^= h >>> 15;
   }
-  return h >>> 0;
+  return (h >>> 0) || 1;
 }
 
 const lo = (v: bigint) => Number(v & 0xffffffffn);
@@ -49,13 +71,19 @@ function readHeader(fd: number, slot: number): SlotHeader | undefined {
   if (n !== HEADER_BYTES || head[0] !== MAGIC || head[1] !== FORMAT) return undefined;
   const n4 = head[10]!;
   const n6 = head[11]!;
-  return { slot, generation: head[2]!, words: HEADER_WORDS + 2 * n4 + 5 * n6 };
+  return { slot, generation: head[2]!, words: HEADER_WORDS + 2 * n4 + 5 * n6 + TRAILER_WORDS };
 }
 
 /** Newer first, modulo 2^32. */
 const newer = (a: SlotHeader, b: SlotHeader) => ((a.generation - b.generation) | 0) > 0;
 
-function readSlot(fd: number, h: SlotHeader): LeaseIndex | undefined {
+function intact(w: Uint32Array, words: number, boot: Uint32Array | null): boolean {
+  if (w[words - 2] !== MAGIC || w[words - 1] !== w[2]) return false;
+  if (boot) return w[3] === 0 && w[12] === boot[0] && w[13] === boot[1] && w[14] === boot[2] && w[15] === boot[3];
+  return w[3] === checksum(w, words - TRAILER_WORDS);
+}
+
+function readSlot(fd: number, h: SlotHeader, boot: Uint32Array | null): LeaseIndex | undefined {
   const buf = new ArrayBuffer(h.words * 4);
   const bytes = new Uint8Array(buf);
   let got = 0;
@@ -65,7 +93,7 @@ function readSlot(fd: number, h: SlotHeader): LeaseIndex | undefined {
     got += n;
   }
   const w = new Uint32Array(buf);
-  if (checksum(w, h.words) !== w[3]) return undefined;
+  if (!intact(w, h.words, boot)) return undefined;
   const n4 = w[10]!;
   const n6 = w[11]!;
   let off = HEADER_WORDS;
@@ -80,8 +108,8 @@ function readSlot(fd: number, h: SlotHeader): LeaseIndex | undefined {
   return index;
 }
 
-/** The newest intact slot, or undefined when there is none (first run, or both torn). */
-export function readIndex(stateDir: string): LeaseIndex | undefined {
+/** The newest intact slot, or undefined when there is none (first run, both torn, another boot). */
+export function readIndex(stateDir: string, boot: Uint32Array | null = bootId()): LeaseIndex | undefined {
   const found: { fd: number; h: SlotHeader }[] = [];
   try {
     for (const slot of [0, 1]) {
@@ -97,7 +125,7 @@ export function readIndex(stateDir: string): LeaseIndex | undefined {
     }
     found.sort((a, b) => (newer(a.h, b.h) ? -1 : 1));
     for (const { fd, h } of found) {
-      const index = readSlot(fd, h);
+      const index = readSlot(fd, h, boot);
       if (index) return index;
     }
     return undefined;
@@ -107,10 +135,10 @@ export function readIndex(stateDir: string): LeaseIndex | undefined {
 }
 
 /** Write `index` into the slot it was not read from, as the next generation. */
-export function writeIndex(stateDir: string, index: LeaseIndex): void {
+export function writeIndex(stateDir: string, index: LeaseIndex, boot: Uint32Array | null = bootId()): void {
   const t4 = index.v4;
   const t6 = index.v6;
-  const words = HEADER_WORDS + 2 * t4.length + 5 * t6.length;
+  const words = HEADER_WORDS + 2 * t4.length + 5 * t6.length + TRAILER_WORDS;
   const w = new Uint32Array(words);
   const generation = (index.generation + 1) >>> 0;
   w[0] = MAGIC;
@@ -128,8 +156,11 @@ export function writeIndex(stateDir: string, index: LeaseIndex): void {
   w.set(t4.keys.subarray(0, t4.length), off);
   w.set(t4.hashes.subarray(0, t4.length), (off += t4.length));
   w.set(t6.keys.subarray(0, 4 * t6.length), (off += t4.length));
-  w.set(t6.hashes.subarray(0, t6.length), off + 4 * t6.length);
-  w[3] = checksum(w, words);
+  w.set(t6.hashes.subarray(0, t6.length), (off += 4 * t6.length));
+  w[words - 2] = MAGIC;
+  w[words - 1] = generation;
+  if (boot) w.set(boot, 12);
+  else w[3] = checksum(w, words - TRAILER_WORDS);
   const slot = index.slot === 0 ? 1 : 0;
   // No O_TRUNC: a slot only grows; its header says how much of it counts.
   const fd = fs.openSync(slotFile(stateDir, slot), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);

@@ -79,14 +79,36 @@ describe('index files', () => {
     const older = [...idx.entries()];
     idx.set(ip('10.0.0.200'), 1);
     writeIndex(dir, idx);
-    // A write killed half-way: the header is new, the body is not.
+    // A write killed half-way: the header is new, the end is what was there before.
     const newest = path.join(dir, `index.${idx.slot}`);
     const bytes = fs.readFileSync(newest);
-    bytes.writeUInt8(bytes.readUInt8(bytes.length - 3) ^ 0xff, bytes.length - 3);
-    fs.writeFileSync(newest, bytes);
+    fs.writeFileSync(newest, Buffer.concat([bytes.subarray(0, 64), Buffer.alloc(bytes.length - 64)]));
     expect([...readIndex(dir)!.entries()]).toEqual(older);
     fs.writeFileSync(path.join(dir, `index.${idx.slot === 0 ? 1 : 0}`), 'garbage');
     expect(readIndex(dir)).toBeUndefined();
+  });
+
+  it('distrust a slot written in another boot', () => {
+    const dir = tempDir();
+    const idx = sample();
+    writeIndex(dir, idx);
+    const file = path.join(dir, `index.${idx.slot}`);
+    const bytes = fs.readFileSync(file);
+    bytes.writeUInt32LE((bytes.readUInt32LE(48) ^ 1) >>> 0, 48);
+    fs.writeFileSync(file, bytes);
+    expect(readIndex(dir)).toBeUndefined();
+  });
+
+  it('use a checksum instead where the system has no boot ID', () => {
+    const dir = tempDir();
+    const idx = sample();
+    writeIndex(dir, idx, null);
+    expect([...readIndex(dir, null)!.entries()]).toEqual([...sample().entries()]);
+    const file = path.join(dir, `index.${idx.slot}`);
+    const bytes = fs.readFileSync(file);
+    bytes.writeUInt32LE((bytes.readUInt32LE(70) ^ 0x100) >>> 0, 70);
+    fs.writeFileSync(file, bytes);
+    expect(readIndex(dir, null)).toBeUndefined();
   });
 
   it('never shrink a slot file, so a smaller index leaves a longer file that still reads right', () => {
