@@ -231,8 +231,10 @@ function rangeConfig(r: z.infer<typeof RangeSchema>): RangeConfig {
   return out;
 }
 
-function route(r: z.infer<typeof RouteConfigSchema>): Route {
-  const dst = ipNet(r.dst ?? '');
+function route(r: z.infer<typeof RouteConfigSchema>, i: number): Route {
+  // The reference passes a route without dst on as "<nil>", which breaks whoever reads the result.
+  if (!r.dst) throw new CniError(ErrorCode.InvalidNetworkConfig, `ipam.routes[${i}]: missing "dst"`);
+  const dst = ipNet(r.dst);
   const out: Route = { dst: formatCIDR(dst) };
   const gw = netIP(r.gw);
   if (gw) out.gw = formatIP(gw);
@@ -257,7 +259,7 @@ export function loadIpamConfig(stdin: Buffer | string, cniArgs: string): IpamCon
   const legacy = legacyFields?.subnet ? legacyFields : undefined;
   const configured = (ipam?.ranges ?? []).map((set) => set.map(rangeConfig));
   const runtimeSets = (conf.runtimeConfig?.ipRanges ?? []).map((set) => set.map(rangeConfig));
-  const routes = (ipam?.routes ?? []).map(route);
+  const routes = (ipam?.routes ?? []).map((r, i) => route(r, i));
   const fromArgs: (IP | undefined)[] = [];
   requestedFromJson(conf.args?.cni?.ips, fromArgs);
   const fromRuntime: (IP | undefined)[] = [];

@@ -145,6 +145,7 @@ describe('config errors (§2.3), in the reference order and words', () => {
       7,
     ],
     [{ ...base, args: { cni: { ips: [''] } }, ipam: { subnet: '10.0.0.0/24' } }, 'cannot understand ip: IP <nil> not v4 nor v6', 7],
+    [{ ...base, ipam: { subnet: '10.0.0.0/24', routes: [{ dst: '0.0.0.0/0' }, { gw: '10.0.0.1' }] } }, 'ipam.routes[1]: missing "dst"', 7],
   ])('%j fails: %s', (conf, msg, code) => {
     const err = failure(conf);
     expect(err.msg).toBe(msg);

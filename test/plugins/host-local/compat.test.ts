@@ -57,6 +57,49 @@ describe('compatibility with the reference host-local', () => {
     expect(fs.readdirSync(path.join(dir, 'compat')).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
+  it('fails bad configs with the reference messages (weft adds the right CNI code)', async () => {
+    const dir = tempDir();
+    const base = { cniVersion: '1.0.0', name: 'n' };
+    const ipam = (x: Record<string, unknown>) => ({ ...base, ipam: { dataDir: dir, ...x } });
+    const cases: [unknown, string][] = [
+      [{ ...base }, ''],
+      [ipam({}), ''],
+      [ipam({ ranges: [[]] }), ''],
+      [ipam({ ranges: [[{}]] }), ''],
+      [ipam({ subnet: '10.0.0.0/31' }), ''],
+      [ipam({ subnet: '10.0.0.5/24' }), ''],
+      [ipam({ subnet: '2001:db8::5/64' }), ''],
+      [ipam({ subnet: '10.0.0.0/24', rangeStart: '10.0.1.0' }), ''],
+      [ipam({ subnet: '10.0.0.0/24', rangeEnd: '10.0.1.0' }), ''],
+      [ipam({ subnet: '10.0.0.0/24', rangeStart: '10.0.0.50', rangeEnd: '10.0.0.40' }), ''],
+      [ipam({ ranges: [[{ subnet: '10.1.0.0/22' }, { subnet: '2001:db8::/64' }]] }), ''],
+      [ipam({ ranges: [[{ subnet: '10.1.0.0/22' }, { subnet: '10.1.2.0/24' }]] }), ''],
+      [ipam({ ranges: [[{ subnet: '10.1.0.0/22' }], [{ subnet: '10.1.2.0/24' }]] }), ''],
+      [{ ...ipam({ ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: '10.2.2.0/24' }]] }), cniVersion: '0.2.0' }, ''],
+      [ipam({ subnet: '10.0.0.0/24' }), 'IP=10.0.0.1'],
+      [ipam({ subnet: '10.0.0.0/24' }), 'IP=10.9.0.1'],
+      [ipam({ subnet: '10.0.0.0/24' }), 'IP=x'],
+      [ipam({ subnet: '10.0.0.0/24' }), 'foo=bar'],
+      [ipam({ subnet: '10.0.0.0/24x' }), ''],
+      [ipam({ subnet: '::ffff:10.0.0.0/120' }), ''],
+      [ipam({ subnet: '10.0.0.0/24', gateway: 'g' }), ''],
+      [ipam({ subnet: '10.0.0.0/24', routes: [{ dst: 'x' }] }), ''],
+      [ipam({ subnet: '10.0.0.0/24', resolvConf: path.join(dir, 'none') }), ''],
+      [{ ...ipam({ subnet: '10.0.0.0/24' }), runtimeConfig: { ips: ['x'] } }, ''],
+      [{ ...ipam({ subnet: '10.0.0.0/24' }), runtimeConfig: { ips: [''] } }, ''],
+      [{ ...ipam({ subnet: '10.0.0.0/24' }), runtimeConfig: { ipRanges: [[{ subnet: '10.0.0.0/24' }]] } }, ''],
+      [ipam({ ranges: [{ subnet: '10.0.0.0/24' }] }), ''],
+      [ipam({ ranges: [[{ subnet: '10.0.0.0/24', rangeStart: 7 }]] }), ''],
+      [{ ...base, ipam: { dataDir: 7 } }, ''],
+    ];
+    for (const [c, args] of cases) {
+      const [weft, ref] = await Promise.all([exec(WEFT, 'ADD', c, { args }), exec(REFERENCE, 'ADD', c, { args })]);
+      expect(ref.exitCode, JSON.stringify(c)).toBe(1);
+      expect({ c, msg: weft.json?.msg }).toEqual({ c, msg: ref.json?.msg });
+      expect([4, 5, 6, 7]).toContain(weft.json?.code);
+    }
+  });
+
   it('hands out the same addresses as the reference for the same ADD/DEL sequence, even taking turns on one store', async () => {
     // A fixed random sequence over small pools, so that allocation wraps around and the IPv6 set runs out.
     const ops = fc.sample(
