@@ -1,4 +1,5 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { log } from '../../cni/log.ts';
 import { type IP, formatIP, ipEqual } from '../../net/ip.ts';
 import { firstFree } from './allocator.ts';
 import type { IpamConfig } from './config.ts';
@@ -105,7 +106,13 @@ export async function addAttachment(conf: IpamConfig, containerId: string, ifNam
         }
       });
     } catch (e) {
-      for (const ip of taken) session.release(ip);
+      for (const ip of taken) {
+        try {
+          session.release(ip);
+        } catch (releaseErr) {
+          log.error('failed to give back an address after a failed ADD', { ip: formatIP(ip), error: (releaseErr as Error).message });
+        }
+      }
       throw e;
     }
   });

@@ -1,7 +1,6 @@
 import type { Attachment } from '../../cni/conf.ts';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
-import { formatIP } from '../../net/ip.ts';
 import type { IpamConfig } from './config.ts';
 import { withNetwork } from './session.ts';
 import { LINE_BREAK, leaseContent, legacyLeaseContent } from './store.ts';
@@ -13,32 +12,25 @@ import { LINE_BREAK, leaseContent, legacyLeaseContent } from './store.ts';
 // rare, and the runtime runs it apart from ADD and DEL), which also rebuilds
 // the index from the store.
 
-export interface GcOutcome {
-  released: string[];
-  kept: number;
-}
-
-export async function gcLeases(conf: IpamConfig, valid: readonly Attachment[]): Promise<GcOutcome> {
+export async function gcLeases(conf: IpamConfig, valid: readonly Attachment[]): Promise<void> {
   const keepExact = new Set(valid.map((a) => leaseContent(a.containerID, a.ifname)));
   const keepIds = new Set(valid.map((a) => legacyLeaseContent(a.containerID)));
-  const outcome = await withNetwork(conf.dataDir, conf.name, { create: false }, async (session) => {
+  await withNetwork(conf.dataDir, conf.name, { create: false }, async (session) => {
     const leases = await session.rebuild(session.index);
-    const released: string[] = [];
+    let released = 0;
     const failed: string[] = [];
     for (const lease of leases) {
       const stillValid = lease.content.includes(LINE_BREAK) ? keepExact.has(lease.content) : keepIds.has(lease.content);
       if (stillValid) continue;
       try {
         session.release(lease.ip, { announce: false });
-        released.push(formatIP(lease.ip));
+        released++;
       } catch (e) {
         failed.push((e as Error).message);
       }
       await session.pause();
     }
-    log.info('gc done', { network: conf.name, released: released.length, kept: leases.length - released.length });
+    log.info('gc done', { network: conf.name, released, kept: leases.length - released });
     if (failed.length > 0) throw new CniError(ErrorCode.IOFailure, failed.join(';'));
-    return { released, kept: leases.length - released.length };
   });
-  return outcome ?? { released: [], kept: 0 };
 }

@@ -34,7 +34,7 @@ const slotFile = (stateDir: string, slot: number) => path.join(stateDir, `index.
 let bootIdWords: Uint32Array | null | undefined;
 
 /** The kernel's boot ID as 4 words, or null where there is none. */
-export function bootId(): Uint32Array | null {
+function bootId(): Uint32Array | null {
   if (bootIdWords !== undefined) return bootIdWords;
   try {
     const hex = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim().replaceAll('-', '');

@@ -204,10 +204,6 @@ export class LeaseIndex implements TakenAddresses {
     return family === 4 ? this.v4 : this.v6;
   }
 
-  get size(): number {
-    return this.v4.length + this.v6.length;
-  }
-
   has(ip: IP): boolean {
     return this.table(ip.family).indexOf(ip.value) >= 0;
   }

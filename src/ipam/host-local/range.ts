@@ -132,10 +132,6 @@ export const rangeFor = (set: RangeSet, ip: IP): Range | undefined => set.find((
 
 export const rangeSetContains = (set: RangeSet, ip: IP): boolean => rangeFor(set, ip) !== undefined;
 
-/** RangeFor's error text, for callers that need the reference's message. */
-export const notInRangeSetMessage = (set: RangeSet, ip: IP): string =>
-  `${formatIP(ip)} not in range set ${formatRangeSet(set)}`;
-
 export function rangeSetsOverlap(a: RangeSet, b: RangeSet): boolean {
   return a.some((r) => b.some((r1) => rangesOverlap(r, r1)));
 }

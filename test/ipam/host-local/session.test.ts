@@ -38,7 +38,7 @@ describe('NetworkSession', () => {
     writeLease(dataDir, '010.0.0.6', 'not canonical');
     const found = await withNetwork(dataDir, NET, { create: false }, (s) => s.leasesOf('a', 'eth0'));
     expect(found).toEqual([ip('10.0.0.5'), ip('2001:db8::5')]);
-    expect(readIndex(storePaths(dataDir, NET).stateDir)?.size).toBe(2);
+    expect([...readIndex(storePaths(dataDir, NET).stateDir)!.entries()]).toHaveLength(2);
   });
 
   it('uses its saved index while nobody else touches the folder', async () => {
