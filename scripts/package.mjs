@@ -228,6 +228,16 @@ function windowsZip(exe, epoch, outDir) {
   return out;
 }
 
+/** Only the Linux standalone executable (for benchmarks): dist/sea/weft. */
+export async function buildLinuxExecutable({ seaDir = path.join(dist, 'sea') } = {}) {
+  fs.mkdirSync(seaDir, { recursive: true });
+  const script = await bundleSeaScript(seaDir);
+  const linuxNode = runtimeBinary('linux-x64');
+  const linuxExe = path.join(seaDir, 'weft');
+  await makeExecutable({ script, nodeBinary: linuxNode, builder: linuxNode, output: linuxExe, snapshot: true });
+  return linuxExe;
+}
+
 /**
  * Build both executables into `seaDir` and the packages into `outDir`
  * (defaults: dist/sea and dist/packages).

@@ -5,10 +5,10 @@ import { cniBin, tempDir } from './tmp.ts';
 // A CNI_PATH directory for tests that run weft plugins together with an IPAM
 // plugin. Which host-local the tests use is decided here only.
 
-/** The host-local the tests delegate to: the reference build until weft's own lands. */
-export const HOST_LOCAL = '/usr/lib/cni/host-local';
-
 const WEFT = path.join(cniBin, 'weft.cjs');
+
+/** The host-local the tests delegate to: weft's own (run in process by a weft plugin). */
+export const HOST_LOCAL = WEFT;
 
 /**
  * A fresh directory with `weft` plugin links (`bridge` by default), `host-local`,

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { cniBin, tempDir } from '../../helpers/tmp.ts';
 
 // The one place that decides which binary answers to each plugin type in the
-// flannel integration tests. weft's bridge and host-local are not built yet,
-// so the reference plugins (Debian's containernetworking-plugins 1.1.1, which
-// speak CNI up to 1.0.0) stand in. Once they land, add their names here:
-const FROM_WEFT = new Set(['flannel']);
+// flannel integration tests: weft's own flannel, bridge and host-local (run in
+// one process); anything else (portmap) is the reference plugin from
+// Debian's containernetworking-plugins.
+const FROM_WEFT = new Set(['flannel', 'bridge', 'host-local']);
 
 const REFERENCE_DIR = '/usr/lib/cni';
 

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeScript } from '../../helpers/tmp.ts';
+import { cniBin, writeScript } from '../../helpers/tmp.ts';
 import { CONTAINER_ID, type Fixture, SUBNET_V4, fixture, flannelConf, runFlannel } from './helpers.ts';
 
-// No lease outlives its pod: real host-local (the reference binary) under a
+// No lease outlives its pod: real host-local (weft's) under a
 // delegate that does only the IPAM part of a bridge, so the lease store can
 // be inspected after every failure path.
 
-const HOST_LOCAL = '/usr/lib/cni/host-local';
+const HOST_LOCAL = path.join(cniBin, 'host-local');
 
 // ADD: lease, then fail if asked to (as a bridge failing after IPAM would); DEL: release.
 const IPAM_ONLY_BRIDGE = `

@@ -5,7 +5,7 @@ import { delegateAdd } from '../../../src/cni/delegate.ts';
 import { plugin } from '../../../src/plugins/win-bridge/index.ts';
 import { run } from '../../helpers/run.ts';
 import { cniBin } from '../../helpers/tmp.ts';
-import { REFERENCE_CNI, apiCalls, cni, expectFixedCommandLines, hostGwNode, leases } from '../windows-common/harness.ts';
+import { IPAM_CNI_PATH, apiCalls, cni, expectFixedCommandLines, hostGwNode, leases } from '../windows-common/harness.ts';
 
 type Node = ReturnType<typeof hostGwNode>;
 
@@ -357,8 +357,8 @@ describe('win-bridge as flannel Windows delegate', () => {
       CNI_CONTAINERID: 'sandbox1',
       CNI_NETNS: ns,
       CNI_IFNAME: 'eth0',
-      // The reference host-local first; win-bridge is found in weft's own directory and runs in process.
-      CNI_PATH: `${REFERENCE_CNI}:${cniBin}`,
+      // host-local and win-bridge both resolve to weft itself: the whole chain runs in process.
+      CNI_PATH: `${IPAM_CNI_PATH}:${cniBin}`,
       ...node.hns.env,
     };
     const result = await delegateAdd('win-bridge', delegateConf, { env });
@@ -380,7 +380,7 @@ describe('win-bridge as flannel Windows delegate', () => {
         CNI_CONTAINERID: 'exec1',
         CNI_NETNS: ns,
         CNI_IFNAME: 'eth0',
-        CNI_PATH: REFERENCE_CNI,
+        CNI_PATH: IPAM_CNI_PATH,
         ...node.hns.env,
       },
       stdin: JSON.stringify(conf(node, 2)),

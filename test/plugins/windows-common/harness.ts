@@ -6,12 +6,13 @@ import { FakeHns } from '../../os/windows/fake-hns/fake-hns.ts';
 import { cniBin, tempDir } from '../../helpers/tmp.ts';
 
 // Drives win-bridge / win-overlay in process against the HNS stand-in, with
-// the reference host-local (/usr/lib/cni) as IPAM in a temporary dataDir.
+// weft's host-local (in process too) as IPAM in a temporary dataDir.
 // weft-hns.ps1 is found beside weft's executable: the built dist/cni-bin.
 
 setSelfPath(path.join(cniBin, 'weft.cjs'));
 
-export const REFERENCE_CNI = '/usr/lib/cni';
+/** CNI_PATH for the IPAM delegate: weft's own build, so host-local runs in process. */
+export const IPAM_CNI_PATH = cniBin;
 
 export interface Outcome {
   code: number;
@@ -34,7 +35,7 @@ export async function cni(plugin: Plugin, command: string, hns: FakeHns, conf: u
     CNI_CONTAINERID: inv.containerId ?? 'c1',
     CNI_NETNS: inv.netns,
     CNI_IFNAME: inv.ifName ?? 'eth0',
-    CNI_PATH: REFERENCE_CNI,
+    CNI_PATH: IPAM_CNI_PATH,
     ...hns.env,
     ...inv.env,
   };
