@@ -120,12 +120,7 @@ function main() {
       say(`${f}: ${JSON.stringify(fs.readFileSync(path.join(leaseDir, f), 'utf8'))}`);
     }
 
-    step('cnitool check');
-    for (const pod of names.pods) {
-      const r = cnitool('check', pod);
-      if (r.status !== 0) throw new Error(`cnitool check ${pod} failed: ${r.stderr.trim()}`);
-      say(`${pod}: ok`);
-    }
+    say('\n(kube-flannel\'s conflist is cniVersion 0.3.1, which has no CHECK; the tests run CHECK on 0.4.0+ configs.)');
   } catch (e) {
     say(`\nFAILED: ${e.message}`);
     status = 1;
