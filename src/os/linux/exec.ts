@@ -15,10 +15,12 @@ export interface ToolOutput {
 }
 
 // iproute2 and iptables print the same words in any locale, but a user's
-// LANG must never change what weft parses. (Built once: copying process.env
-// is not free.)
+// LANG must never change what weft parses. A runtime that starts plugins
+// with an empty environment still gets the tools from the usual places.
+// (Built once: copying process.env is not free.)
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 let env: NodeJS.ProcessEnv | undefined;
-const toolEnv = (): NodeJS.ProcessEnv => (env ??= { ...process.env, LC_ALL: 'C' });
+const toolEnv = (): NodeJS.ProcessEnv => (env ??= { ...process.env, PATH: process.env.PATH || DEFAULT_PATH, LC_ALL: 'C' });
 
 const SIGNAL_BASE = 128;
 

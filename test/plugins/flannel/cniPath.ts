@@ -6,7 +6,7 @@ import { cniBin, tempDir } from '../../helpers/tmp.ts';
 // flannel integration tests: weft's own flannel, bridge and host-local (run in
 // one process); anything else (portmap) is the reference plugin from
 // Debian's containernetworking-plugins.
-const FROM_WEFT = new Set(['flannel', 'bridge', 'host-local']);
+const FROM_WEFT = new Set(['flannel', 'bridge', 'host-local', 'cnitool']);
 
 const REFERENCE_DIR = '/usr/lib/cni';
 

@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Netns, createNetns, ipJson, runIn, shIn } from '../../helpers/netns.ts';
-import { type Attachment, type ConfList, addNetworkList, delNetworkList, invokePlugin, makeNode } from './chain.ts';
+import { containerIdFor } from '../../../src/cnitool/cli.ts';
+import { type CnitoolCall, cnitool, makeNode, netDir } from './chain.ts';
 import { cniPathDir } from './cniPath.ts';
 import { SUBNET_DUAL, SUBNET_V4, SUBNET_V6 } from './helpers.ts';
 
 // flannel with real delegates (see cniPath.ts for which), as root, in a host
-// and a pod network namespace per test.
+// and a pod network namespace per test, driven by weft's cnitool as a
+// container runtime would drive it.
 
 interface Addr {
   ifname: string;
@@ -25,7 +27,7 @@ function world() {
   const host = createNetns('wfh');
   const pod = createNetns('wfp');
   const node = makeNode(host, pod);
-  const cniPath = cniPathDir(['flannel', 'bridge', 'host-local', 'portmap']);
+  const cniPath = cniPathDir(['flannel', 'bridge', 'host-local', 'portmap', 'cnitool']);
   return { host, pod, node, cniPath };
 }
 
@@ -64,7 +66,14 @@ FLANNEL_MTU=1450
 FLANNEL_IPMASQ=true
 `;
 
-const POD_ID = '3f0c4e8a9d2b41c7a6e5f0d1c2b3a4958677e6d5c4b3a2918f7e6d5c4b3a2910';
+const POD_ID = '3f0c4e8a9d2b41c7a6e5f0d1c2b3a4958677e6d5c4b3a2910';
+
+/** Run cnitool on the node; fail the test with its stderr if it fails. */
+async function ok(node: ReturnType<typeof makeNode>, verb: Parameters<typeof cnitool>[1], call: CnitoolCall): Promise<string> {
+  const r = await cnitool(node, verb, call);
+  expect(r.code, `cnitool ${verb}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
 
 /** A TCP server in the pod namespace; resolves once it listens. */
 async function podServer(pod: Netns, port: number, reply: string) {
@@ -84,20 +93,24 @@ describe('flannel with real delegates in network namespaces', () => {
   it("runs kube-flannel's 10-flannel.conflist unchanged: flannel then portmap, DEL in reverse", async () => {
     const { host, pod, node, cniPath } = world();
     fs.writeFileSync(path.join(node.runFlannel, 'subnet.env'), KUBE_SUBNET_ENV);
-    const list = JSON.parse(KUBE_FLANNEL_CONFLIST) as ConfList;
-    const att: Attachment = {
-      containerId: POD_ID,
-      ifName: 'eth0',
+    const call: CnitoolCall = {
+      confDir: netDir('10-flannel.conflist', KUBE_FLANNEL_CONFLIST),
+      cniPath,
+      network: 'cbr0',
       args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0;K8S_POD_INFRA_CONTAINER_ID=${POD_ID};K8S_POD_UID=4b1f`,
       capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
     };
+    const id = containerIdFor(node.podNetnsPath);
 
-    const result = await addNetworkList(node, cniPath, list, att);
+    const result = JSON.parse(await ok(node, 'add', call));
     expect(result.cniVersion).toBe('0.3.1');
     expect(result.ips).toEqual([{ version: '4', interface: 2, address: '10.244.1.2/24', gateway: '10.244.1.1' }]);
+    // cnitool cached the result the way libcni does.
+    const cached = JSON.parse(fs.readFileSync(path.join(node.varLibCni, 'results', `cbr0-${id}-eth0`), 'utf8'));
+    expect(cached).toMatchObject({ kind: 'cniCacheV1', containerId: id, ifName: 'eth0', networkName: 'cbr0' });
 
     // What flannel saved and host-local leased, at kube-flannel's default paths.
-    const saved = JSON.parse(fs.readFileSync(path.join(node.varLibCni, 'flannel', POD_ID), 'utf8'));
+    const saved = JSON.parse(fs.readFileSync(path.join(node.varLibCni, 'flannel', id), 'utf8'));
     expect(saved).toEqual({
       cniVersion: '0.3.1',
       hairpinMode: true,
@@ -133,13 +146,14 @@ describe('flannel with real delegates in network namespaces', () => {
       server.stop();
     }
 
-    await delNetworkList(node, cniPath, list, att, result);
+    await ok(node, 'del', call);
     expect(leasesOf(path.join(node.varLibCni, 'networks', 'cbr0'))).toEqual([]);
-    expect(fs.existsSync(path.join(node.varLibCni, 'flannel', POD_ID))).toBe(false);
+    expect(fs.existsSync(path.join(node.varLibCni, 'flannel', id))).toBe(false);
+    expect(fs.existsSync(path.join(node.varLibCni, 'results', `cbr0-${id}-eth0`))).toBe(false);
     expect(linkNames(pod)).toEqual(['lo']);
     expect(shIn(host, 'iptables -t nat -S')).not.toContain('--dport 8080');
     // A second DEL of the whole list (runtimes retry) succeeds.
-    await delNetworkList(node, cniPath, list, att, result);
+    await ok(node, 'del', call);
   });
 
   // Reference cases 1-4 with real bridge and host-local.
@@ -154,20 +168,22 @@ describe('flannel with real delegates in network namespaces', () => {
       const dataDir = path.join(node.dir, 'flannel-data');
       fs.writeFileSync(subnetFile, subnetEnv);
       const conf = { cniVersion: '1.0.0', name: 'cni-flannel', type: 'flannel', subnetFile, dataDir };
-      const att: Attachment = { containerId: 'some-container-id', ifName: 'eth0', args: '', capabilityArgs: {} };
+      const call: CnitoolCall = { confDir: netDir('10-flannel.conf', JSON.stringify(conf)), cniPath, network: 'cni-flannel' };
+      const id = containerIdFor(node.podNetnsPath);
 
-      const out = JSON.parse(await invokePlugin(node, cniPath, 'ADD', conf, att));
+      const out = JSON.parse(await ok(node, 'add', call));
       expect(out.ips.map((i: { address: string }) => i.address)).toEqual(want);
       expect(podAddresses(pod).sort()).toEqual([...want].sort());
       const leaseDir = path.join(node.varLibCni, 'networks', 'cni-flannel');
       expect(leasesOf(leaseDir)).toHaveLength(want.length);
-      expect(fs.existsSync(path.join(dataDir, 'some-container-id'))).toBe(true);
+      expect(fs.existsSync(path.join(dataDir, id))).toBe(true);
+      await ok(node, 'check', call);
 
-      await invokePlugin(node, cniPath, 'DEL', conf, att);
-      expect(fs.existsSync(path.join(dataDir, 'some-container-id'))).toBe(false);
+      await ok(node, 'del', call);
+      expect(fs.existsSync(path.join(dataDir, id))).toBe(false);
       expect(leasesOf(leaseDir)).toEqual([]);
       expect(linkNames(pod)).toEqual(['lo']);
-      await invokePlugin(node, cniPath, 'DEL', conf, att);
+      await ok(node, 'del', call);
     });
   }
 
@@ -177,13 +193,14 @@ describe('flannel with real delegates in network namespaces', () => {
     const dataDir = path.join(node.dir, 'flannel-data');
     fs.writeFileSync(subnetFile, SUBNET_V4);
     const conf = { cniVersion: '1.0.0', name: 'cni-flannel', type: 'flannel', subnetFile, dataDir };
-    const att: Attachment = { containerId: 'c1', ifName: 'eth0', args: '', capabilityArgs: {} };
-    await invokePlugin(node, cniPath, 'ADD', conf, att);
-    fs.writeFileSync(path.join(dataDir, 'c1'), '');
+    const call: CnitoolCall = { confDir: netDir('10-flannel.conf', JSON.stringify(conf)), cniPath, network: 'cni-flannel' };
+    const id = containerIdFor(node.podNetnsPath);
+    await ok(node, 'add', call);
+    fs.writeFileSync(path.join(dataDir, id), '');
 
-    await invokePlugin(node, cniPath, 'DEL', conf, att);
+    await ok(node, 'del', call);
     expect(leasesOf(path.join(node.varLibCni, 'networks', 'cni-flannel'))).toEqual([]);
     expect(linkNames(pod)).toEqual(['lo']);
-    expect(fs.existsSync(path.join(dataDir, 'c1'))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, id))).toBe(false);
   });
 });
