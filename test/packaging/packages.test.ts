@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_VERSIONS } from '../../src/cni/version.ts';
+import { createNetns, ipJson, runIn } from '../helpers/netns.ts';
 import { run } from '../helpers/run.ts';
 import { repoRoot, tempDir } from '../helpers/tmp.ts';
 import { readZip } from './zip-reader.ts';
@@ -50,6 +51,47 @@ describe('linux tarball', () => {
       expect(JSON.parse(r.stdout)).toEqual({ cniVersion: '1.1.0', supportedVersions: [...ALL_VERSIONS] });
     });
   }
+
+  it('leases and releases an address as host-local with an empty environment', async () => {
+    const dataDir = tempDir('weft-pkg-ipam-');
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'pkgnet', ipam: { type: 'host-local', subnet: '10.9.8.0/24', dataDir } });
+    const vars = { CNI_CONTAINERID: 'pkg1', CNI_NETNS: '/var/run/netns/none', CNI_IFNAME: 'eth0', CNI_PATH: bin };
+    const add = await bare(path.join(bin, 'host-local'), { ...vars, CNI_COMMAND: 'ADD' }, conf);
+    expect(add.code, add.stdout).toBe(0);
+    expect(JSON.parse(add.stdout).ips).toEqual([{ address: '10.9.8.2/24', gateway: '10.9.8.1' }]);
+    expect(fs.readFileSync(path.join(dataDir, 'pkgnet', '10.9.8.2'), 'utf8')).toBe('pkg1\r\neth0');
+    const del = await bare(path.join(bin, 'host-local'), { ...vars, CNI_COMMAND: 'DEL' }, conf);
+    expect(del.code, del.stdout).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'pkgnet', '10.9.8.2'))).toBe(false);
+  });
+
+  it('runs a flannel ADD and DEL in a network namespace (flannel, bridge, host-local in one process)', async () => {
+    const host = createNetns('wpk');
+    const pod = createNetns('wpp');
+    const dir = tempDir('weft-pkg-flannel-');
+    fs.writeFileSync(path.join(dir, 'subnet.env'), 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.9.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+    const conf = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'cbr0',
+      type: 'flannel',
+      subnetFile: path.join(dir, 'subnet.env'),
+      dataDir: path.join(dir, 'flannel'),
+      ipam: { dataDir: path.join(dir, 'leases') },
+      delegate: { hairpinMode: true, isDefaultGateway: true },
+    });
+    // Only what a runtime passes: no PATH (tools are found in the usual places), no node.
+    const vars = ['CNI_CONTAINERID=pkgpod', `CNI_NETNS=${pod.path}`, 'CNI_IFNAME=eth0', `CNI_PATH=${bin}`, 'WEFT_LOG_FILE=stderr', 'WEFT_LOG_LEVEL=debug'];
+    const add = await runIn(host, 'env', ['-i', 'CNI_COMMAND=ADD', ...vars, path.join(bin, 'flannel')], { stdin: conf });
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(JSON.parse(add.stdout).ips).toEqual([{ address: '10.244.9.2/24', gateway: '10.244.9.1', interface: 2 }]);
+    expect(add.stderr).toContain('delegate ADD in process');
+    const addrs = ipJson<{ addr_info: { local: string }[] }[]>(pod, 'addr', 'show', 'dev', 'eth0')[0]!.addr_info.map((a) => a.local);
+    expect(addrs).toContain('10.244.9.2');
+    const del = await runIn(host, 'env', ['-i', 'CNI_COMMAND=DEL', ...vars, path.join(bin, 'flannel')], { stdin: conf });
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'leases', 'cbr0')).filter((f) => f.startsWith('10.'))).toEqual([]);
+    expect(ipJson<{ ifname: string }[]>(pod, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+  });
 
   it('validates input like the node build does', async () => {
     const r = await bare(path.join(bin, 'bridge'), { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'x%', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: bin }, '{}');
