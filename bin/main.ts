@@ -76,6 +76,12 @@ async function main(): Promise<number> {
     args = rest;
   }
   if (name === 'cnitool') return runCnitool(args);
+  // Runtimes probe VERSION often; every weft plugin speaks all versions
+  // (a test pins that), so the answer needs none of the plugin's code.
+  if (process.env.CNI_COMMAND === 'VERSION') {
+    writeAll(1, encodeVersionInfo(ALL_VERSIONS));
+    return 0;
+  }
   const plugin = await loadPlugin(name);
   if (!plugin) return usage();
   return runAsPlugin(plugin);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { inject } from 'postject';
+import { bundleOptions } from './build.mjs';
 import { stripAuthenticode } from './lib/pe.mjs';
 import { writeZip } from './lib/zip.mjs';
 
@@ -57,16 +58,7 @@ function runtimeBinary(platform) {
 
 async function bundleSeaScript(seaDir) {
   const outfile = path.join(seaDir, 'weft-sea.cjs');
-  await build({
-    entryPoints: [path.join(root, 'bin', 'weft-sea.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
+  await build({ ...bundleOptions, entryPoints: [path.join(root, 'bin', 'weft-sea.ts')], outfile, target: 'node24' });
   return outfile;
 }
 

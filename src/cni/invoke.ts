@@ -42,9 +42,10 @@ export interface ExecOutput {
 
 const TEXT_FILE_BUSY_RETRIES = 5;
 
-async function runOnce(file: string, stdin: Buffer, env: NodeJS.ProcessEnv): Promise<ExecOutput & { status: string | null }> {
+function runOnce(file: string, stdin: Buffer, env: NodeJS.ProcessEnv): Promise<ExecOutput & { status: string | null }> {
   // Loaded on first use: a plugin that runs its delegates in process never pays for it.
-  const { spawn } = await import('node:child_process');
+  // (getBuiltinModule, not import(): a standalone executable has no dynamic import.)
+  const { spawn } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -10,6 +10,16 @@ import { cniBin, tempDir } from '../helpers/tmp.ts';
 const TYPES = ['flannel', 'host-local', 'bridge', 'win-bridge', 'win-overlay', 'cnitool'];
 
 describe('dist/cni-bin', () => {
+  it('ships a V8 code cache that this node accepts', async () => {
+    const vm = await import('node:vm');
+    const main = path.join(cniBin, 'weft-main.cjs');
+    const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${fs.readFileSync(main, 'utf8')}\n})`, {
+      filename: main,
+      cachedData: fs.readFileSync(path.join(cniBin, 'weft-main.cache')),
+    });
+    expect(script.cachedDataRejected).toBe(false);
+  });
+
   it('has one executable per type', () => {
     for (const t of TYPES) {
       const st = fs.statSync(path.join(cniBin, t));
@@ -58,8 +68,17 @@ describe('dist/cni-bin', () => {
   it('works through a hard link too', async () => {
     const dir = tempDir();
     fs.linkSync(path.join(cniBin, 'weft.cjs'), path.join(dir, 'host-local'));
+    // The launcher runs the bundle beside it: a folder of links is a copy of dist/cni-bin.
+    for (const f of ['weft-main.cjs', 'weft-main.cache']) fs.linkSync(path.join(cniBin, f), path.join(dir, f));
     fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"commonjs"}');
     const r = await run(path.join(dir, 'host-local'), [], { env: cniEnv({ CNI_COMMAND: 'VERSION' }) });
     expect(r.code).toBe(0);
+  });
+});
+
+describe('VERSION without loading the plugin', () => {
+  it('is only right because every plugin supports all seven versions', async () => {
+    const { PLUGIN_TYPES, loadPlugin } = await import('../../src/plugins/registry.ts');
+    for (const type of PLUGIN_TYPES) expect((await loadPlugin(type))!.versions, type).toEqual([...ALL_VERSIONS]);
   });
 });

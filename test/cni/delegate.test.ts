@@ -60,6 +60,7 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}'`,
     // A copy is another file: it is exec'd.
     const copyDir = tempDir();
     fs.copyFileSync(path.join(cniBin, 'weft.cjs'), path.join(copyDir, 'bridge'));
+    for (const f of ['weft-main.cjs', 'weft-main.cache']) fs.copyFileSync(path.join(cniBin, f), path.join(copyDir, f));
     fs.chmodSync(path.join(copyDir, 'bridge'), 0o755);
     fs.writeFileSync(path.join(copyDir, 'package.json'), '{"type":"commonjs"}');
     const execd = await delegateAdd('bridge', conf, { env: env(copyDir, { WEFT_LOG_FILE: logFile, WEFT_LOG_LEVEL: 'debug' }) }).catch(

@@ -1,3 +1,0 @@
-import { runMain } from './main.ts';
-
-runMain();

