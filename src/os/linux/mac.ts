@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { randomBytes } from './random.ts';
 
 // MAC addresses: parsed like Go's net.ParseMAC (6-byte forms), and chosen by
 // weft for new veth ends and bridges, so results need no read-back.
@@ -13,10 +13,10 @@ export function parseMac(s: string): string | undefined {
 
 /** A random unicast, locally administered MAC (what the kernel picks for a veth). */
 export function randomMac(): string {
-  const b = crypto.randomBytes(6);
+  const b = randomBytes(6);
   b[0] = (b[0]! & 0xfe) | 0x02;
   return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
 /** `veth` + 8 hex digits: NetworkManager leaves such links alone. */
-export const randomVethName = (): string => `veth${crypto.randomBytes(4).toString('hex')}`;
+export const randomVethName = (): string => `veth${randomBytes(4).toString('hex')}`;

@@ -30,8 +30,8 @@ import {
 import { checkBridgeName, checkNetnsPath, checkPodIfName } from './names.ts';
 
 // bridge ADD (bridge.go cmdAdd), in as few processes as the work allows:
-// one `ip -batch` for the bridge, the veth pair and its port; IPAM (in
-// process when it is weft's host-local); one nsenter for everything inside
+// one `ip -batch` for the bridge, the veth pair and its port, with IPAM (in
+// process when it is weft's host-local) alongside; one nsenter for everything inside
 // the pod; a second host batch only when the bridge needs a gateway address;
 // one iptables-restore per family for masquerading. Anything that fails after
 // the veth exists undoes what this ADD did, and releases the IPAM lease.
@@ -205,7 +205,20 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
   const isL3 = conf.ipamType !== '';
   const done: Undo = {};
   try {
-    const host = await setupHost(conf, args, podMac, isL3 && conf.isGW, done);
+    // The host batch runs in its own process; IPAM (in process when it is
+    // weft's host-local) runs meanwhile. Started in this order, the batch is
+    // spawned before IPAM takes the thread. Both settle before any cleanup.
+    const hostP = setupHost(conf, args, podMac, isL3 && conf.isGW, done);
+    const ipamP = isL3
+      ? delegateAdd(conf.ipamType, args.stdinData, { env: args.env }).then((r) => {
+          done.ipam = true;
+          return toResult100(r);
+        })
+      : undefined;
+    const [hostS, ipamS] = await Promise.allSettled([hostP, ipamP]);
+    if (hostS.status === 'rejected') throw hostS.reason;
+    if (ipamS.status === 'rejected') throw ipamS.reason;
+    const host = hostS.value;
     const hostVeth = host.veth.hostName;
     // We want to own the routes for these interfaces.
     trySysctl(`net/ipv6/conf/${conf.brName}/accept_ra`, '0');
@@ -224,9 +237,8 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
       await setupSpoofCheck(hostVeth, podMac, id);
     }
 
-    if (isL3) {
-      const ipam = toResult100(await delegateAdd(conf.ipamType, args.stdinData, { env: args.env }));
-      done.ipam = true;
+    const ipam = ipamS.value;
+    if (ipam) {
       result.ips = ipam.ips;
       result.routes = ipam.routes;
       result.dns = ipam.dns;
