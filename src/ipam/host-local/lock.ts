@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { fsErrorMessage } from '../../cni/oserror.ts';
 
 // The network lock: proper-lockfile's protocol (a directory created with an
 // atomic mkdir; a holder keeps its mtime fresh; a lock whose mtime is older
@@ -155,7 +156,7 @@ async function waitingLock(lockDir: string, staleMs: number, timeoutMs: number):
         `timed out after ${Math.round((Date.now() - started) / 1000)}s waiting for the lock ${lockDir}`,
       );
     }
-    throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${fsErrorMessage(e)}`);
   }
   log.debug('lock taken after waiting', { lock: lockDir, waitedMs: Date.now() - started });
   return {
@@ -182,12 +183,12 @@ export async function lockNetwork(lockDir: string, opts: LockOptions = {}): Prom
     } catch (e) {
       if (errno(e) === 'EEXIST') return waitingLock(lockDir, staleMs, timeoutMs);
       if (errno(e) !== 'ENOENT' || attempt > 0) {
-        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${(e as Error).message}`);
+        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${fsErrorMessage(e)}`);
       }
       try {
         fs.mkdirSync(path.dirname(lockDir), { recursive: true, mode: 0o700 });
       } catch (e2) {
-        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${(e2 as Error).message}`);
+        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${fsErrorMessage(e2)}`);
       }
     }
   }
