@@ -32,6 +32,21 @@ const TRAILER_WORDS = 2;
 
 const slotFile = (stateDir: string, slot: number) => path.join(stateDir, `index.${slot}`);
 
+/**
+ * Open one of weft's own files for writing in place. A directory in its
+ * place can only be damage (weft never makes one there): it is removed.
+ */
+function openForWrite(file: string): number {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT;
+  try {
+    return fs.openSync(file, flags, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
+    fs.rmSync(file, { recursive: true, force: true });
+    return fs.openSync(file, flags, 0o600);
+  }
+}
+
 /** Write all of `bytes` at `position`: a short write (a disk filling up) ends in the error that stopped it. */
 function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   let off = 0;
@@ -126,7 +141,12 @@ export function readIndex(stateDir: string, boot: Uint32Array | null = bootId())
       } catch {
         continue;
       }
-      const h = readHeader(fd, slot);
+      let h: SlotHeader | undefined;
+      try {
+        h = readHeader(fd, slot);
+      } catch {
+        // Unreadable (a directory in its place): no slot.
+      }
       if (h) found.push({ fd, h });
       else fs.closeSync(fd);
     }
@@ -172,7 +192,7 @@ export function writeIndex(stateDir: string, index: LeaseIndex, boot: Uint32Arra
   // No O_TRUNC: a slot only grows; its header says how much of it counts.
   const file = slotFile(stateDir, slot);
   try {
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+    const fd = openForWrite(file);
     try {
       writeAll(fd, new Uint8Array(w.buffer), 0);
     } finally {
@@ -214,7 +234,7 @@ export function writeIntent(stateDir: string, intent: Intent): void {
   // Written in place, never truncated, for the same reason as the slots.
   const file = intentFile(stateDir);
   try {
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+    const fd = openForWrite(file);
     try {
       writeAll(fd, out, 0);
     } finally {
@@ -227,7 +247,7 @@ export function writeIntent(stateDir: string, intent: Intent): void {
 
 /** Forget the intent record (an unlink needs no free space). */
 export function removeIntent(stateDir: string): void {
-  fs.rmSync(intentFile(stateDir), { force: true });
+  fs.rmSync(intentFile(stateDir), { recursive: true, force: true });
 }
 
 export function readIntent(stateDir: string): Intent | undefined {

@@ -56,7 +56,10 @@ export function breakingFs(staleMs: number, releasing: () => boolean) {
         if (e3) return done(errno(e3) === 'ENOENT' ? null : e3);
         if (!isStale(st)) return done(lockedError());
         log.warn('breaking a stale lock', { lock: lockDir, ageMs: Math.round(Date.now() - st.mtimeMs) });
-        fs.rmdir(lockDir, (e4) => done(e4 && errno(e4) !== 'ENOENT' ? e4 : null));
+        const removed = (e5: Error | null) => done(e5 && errno(e5) !== 'ENOENT' ? e5 : null);
+        // A file in the lock's place (damage: no lock is a file) goes the same way, or nobody could ever lock.
+        if (!st.isDirectory()) return fs.unlink(lockDir, removed);
+        fs.rmdir(lockDir, removed);
       });
     });
   };

@@ -207,7 +207,12 @@ export class NetworkSession {
     }
     // The index did not know this lease: someone else wrote it. Learn it.
     log.warn('index missed a lease; learning it', { network: this.paths.network, ip: formatIP(ip) });
-    this.refresh(ip);
+    if (this.refresh(ip) === undefined) {
+      // Not a lease file (a directory holds the name): the address is still
+      // not ours to give, so the allocator must step over it, not retry it.
+      this.index.set(ip, ownerHash(''));
+      this.dirty = true;
+    }
     return false;
   }
 

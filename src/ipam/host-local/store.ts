@@ -228,7 +228,9 @@ export function removeOrphanTemps(paths: StorePaths): void {
   let names: string[];
   try {
     names = fs.readdirSync(paths.tmpDir);
-  } catch {
+  } catch (e) {
+    // Something else in the place of weft's folder would fail every ADD: it is junk.
+    if (errno(e) === 'ENOTDIR') fs.rmSync(paths.tmpDir, { force: true });
     return;
   }
   for (const n of names) fs.rmSync(path.join(paths.tmpDir, n), { force: true });

@@ -49,6 +49,18 @@ function writeFileSynced(file: string, bytes: Buffer): void {
   }
 }
 
+/** Like Go's os.Remove: a file, or a directory if it is empty; absent is fine. */
+function removeFileOrEmptyDir(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EISDIR' && code !== 'EPERM') throw e;
+    fs.rmdirSync(file);
+  }
+}
+
 export function scratchStore(dataDir: string): ScratchStore {
   const dir = path.resolve(dataDir);
 
@@ -88,6 +100,8 @@ export function scratchStore(dataDir: string): ScratchStore {
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (err.code === 'ENOENT') return { state: 'missing' };
+        // flannel never makes a directory there: damage, which DEL must get past.
+        if (err.code === 'EISDIR') return { state: 'corrupt', reason: fsErrorText('read', file, err) };
         throw ioError(`failed to read delegate config: ${fsErrorText('open', file, err)}`);
       }
       let doc: unknown;
@@ -103,7 +117,7 @@ export function scratchStore(dataDir: string): ScratchStore {
 
     remove(key) {
       try {
-        fs.rmSync(fileOf(key), { force: true });
+        removeFileOrEmptyDir(fileOf(key));
       } catch (e) {
         throw ioError(`failed to remove delegate config: ${fsErrorText('remove', fileOf(key), e as NodeJS.ErrnoException)}`);
       }
@@ -111,7 +125,11 @@ export function scratchStore(dataDir: string): ScratchStore {
 
     keys() {
       try {
-        return fs.readdirSync(dir).filter(isValidName);
+        // Only files are saved configs; anything else is not flannel's to collect.
+        return fs
+          .readdirSync(dir, { withFileTypes: true })
+          .filter((d) => d.isFile() && isValidName(d.name))
+          .map((d) => d.name);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw ioError(`failed to list delegate configs: ${fsErrorText('open', dir, e as NodeJS.ErrnoException)}`);
