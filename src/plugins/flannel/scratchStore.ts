@@ -82,10 +82,21 @@ export function scratchStore(dataDir: string): ScratchStore {
       const temp = path.join(dir, `.${key}.${process.pid}-${tempSerial++}${TEMP_SUFFIX}`);
       try {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        // Go's MkdirAll says a file in the way is "not a directory"; Node says it exists.
+        const err = e as NodeJS.ErrnoException;
+        const why = err.code === 'EEXIST' ? Object.assign(err, { code: 'ENOTDIR' }) : err;
+        throw ioError(`failed to save delegate config: ${fsErrorText('mkdir', dir, why)}`);
+      }
+      try {
         writeFileSynced(temp, bytes);
         fs.renameSync(temp, file);
       } catch (e) {
-        fs.rmSync(temp, { force: true });
+        try {
+          fs.rmSync(temp, { force: true });
+        } catch {
+          // Nothing was written (dataDir is not a directory): the first error is the one to tell.
+        }
         throw ioError(`failed to save delegate config: ${fsErrorText('open', file, e as NodeJS.ErrnoException)}`);
       }
       // The directory is not synced: a rename lost in a crash leaves no file,
@@ -99,7 +110,8 @@ export function scratchStore(dataDir: string): ScratchStore {
         bytes = fs.readFileSync(file);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'ENOENT') return { state: 'missing' };
+        // ENOTDIR: dataDir (or a parent) is a file, so no config can have been saved there.
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { state: 'missing' };
         // flannel never makes a directory there: damage, which DEL must get past.
         if (err.code === 'EISDIR') return { state: 'corrupt', reason: fsErrorText('read', file, err) };
         throw ioError(`failed to read delegate config: ${fsErrorText('open', file, err)}`);
@@ -131,7 +143,8 @@ export function scratchStore(dataDir: string): ScratchStore {
           .filter((d) => d.isFile() && isValidName(d.name))
           .map((d) => d.name);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return [];
         throw ioError(`failed to list delegate configs: ${fsErrorText('open', dir, e as NodeJS.ErrnoException)}`);
       }
     },

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { parseIP } from '../../../src/net/ip.ts';
 import { cniBin, tempDir } from '../../helpers/tmp.ts';
-import { type CniRun, NETWORK, bounded, isLeaseName, listFiles, pluginEnv, pods, readLeases, resultIP, spawnKillable, weftNode } from './node.ts';
+import { type CniRun, NETWORK, bounded, pluginEnv, pods, resultIP, spawnKillable, weftNode } from './node.ts';
+import { expectWholeHostLocalStore } from './store-check.ts';
 
 // kill -9 at random moments: many ADDs, a share of them SIGKILLed after a
 // random delay (anywhere in the process's life: start-up, waiting for the
@@ -22,6 +22,19 @@ export interface KillOptions {
 
 const pick = <T>(xs: readonly T[], ratio: number): T[] => xs.filter(() => Math.random() < ratio);
 
+/**
+ * When to SIGKILL the i-th process, if at all. A process alone lives `life`
+ * ms; with others it lives longer, up to about `window`. Every fourth one is
+ * killed within its lone lifetime, so kills are certain; the others, at
+ * `ratio`, anywhere up to the end of a loaded lifetime (the later steps:
+ * lock, leases, tools).
+ */
+function killDelay(i: number, ratio: number, life: number, window: number): number | undefined {
+  if (ratio === 0) return undefined;
+  if (i % 4 === 0) return Math.random() * life * 0.8;
+  return Math.random() < ratio ? Math.random() * window : undefined;
+}
+
 interface Attachment {
   containerId: string;
   ifName: string;
@@ -33,33 +46,12 @@ const key = (a: Attachment) => `${a.containerId}\r\n${a.ifName}`;
 const resultIPs = (stdout: string): string[] =>
   ((JSON.parse(stdout) as { ips?: { address: string }[] }).ips ?? []).map((i) => i.address.split('/')[0]!);
 
-/**
- * Files weft may leave in <dataDir>/.weft/<network> between runs: the index
- * slots, the intent record and the (empty) folder for temporary files.
- */
-export function expectCleanWeftState(dataDir: string, network: string): void {
-  const stateDir = path.join(dataDir, '.weft', network);
-  if (!fs.existsSync(stateDir)) return;
-  const names = fs.readdirSync(stateDir).sort();
-  for (const n of names) expect(['index.0', 'index.1', 'intent', 'tmp'], `${stateDir}/${n}`).toContain(n);
-  expect(listFiles(path.join(stateDir, 'tmp'))).toEqual([]);
-}
-
-/** The network folder holds the reference's lock, parsable last_reserved_ip files and complete leases only. */
-export function expectWholeStore(netDir: string, owners: ReadonlySet<string>): Map<string, string> {
-  for (const name of fs.readdirSync(netDir)) {
-    const file = path.join(netDir, name);
-    expect(fs.statSync(file).isFile(), `${file} is not a file`).toBe(true);
-    if (name === 'lock') continue;
-    const content = fs.readFileSync(file, 'utf8');
-    if (name.startsWith('last_reserved_ip.')) {
-      expect(parseIP(content), `${name} holds ${JSON.stringify(content)}`).toBeDefined();
-      continue;
-    }
-    expect(isLeaseName(name), `stray file ${file}`).toBe(true);
-    expect(owners.has(content), `lease ${name} holds ${JSON.stringify(content)}, not a kept attachment`).toBe(true);
-  }
-  return readLeases(netDir);
+/** The store is whole (see store-check.ts) and every lease belongs to one of `owners`. */
+function expectWholeStoreOf(dataDir: string, network: string, owners: ReadonlySet<string>): Map<string, string> {
+  const leases = expectWholeHostLocalStore(dataDir, network);
+  for (const [ip, owner] of leases) expect(owners.has(owner), `lease ${ip} holds ${JSON.stringify(owner)}, not a kept attachment`).toBe(true);
+  expect(fs.existsSync(path.join(dataDir, '.weft', network, 'lock')), 'lock left behind').toBe(false);
+  return leases;
 }
 
 /** What the survivors had to repair, counted from weft's log. */
@@ -111,14 +103,14 @@ export async function hostLocalKillStorm(opts: KillOptions): Promise<KillReport>
   // With `concurrency` processes sharing 2 cores, each lives about that many times longer.
   const killWindow = life * Math.max(1, opts.concurrency / 2) * 1.2;
   let killed = 0;
-  const runOne = (command: string, a: Attachment, killRatio: number) => async () => {
-    const r = await spawnKillable(file, [], env(command, a), conf, Math.random() < killRatio ? Math.random() * killWindow : undefined).done;
+  const runOne = (command: string, a: Attachment, i: number, killRatio: number) => async () => {
+    const r = await spawnKillable(file, [], env(command, a), conf, killDelay(i, killRatio, life, killWindow)).done;
     if (r.signal === 'SIGKILL') killed++;
     else expect(r.code, `${command} ${key(a)}: ${r.stdout}${r.stderr}`).toBe(0);
     return r;
   };
 
-  const adds = await bounded(opts.concurrency, attachments.map((a) => runOne('ADD', a, opts.killRatio)));
+  const adds = await bounded(opts.concurrency, attachments.map((a, i) => runOne('ADD', a, i, opts.killRatio)));
   const given = new Map<string, string[]>();
   adds.forEach((r, i) => {
     if (r.code === 0) given.set(key(attachments[i]!), resultIPs(r.stdout));
@@ -130,7 +122,7 @@ export async function hostLocalKillStorm(opts: KillOptions): Promise<KillReport>
   // The runtime keeps half of what it saw succeed and cleans up everything else.
   const keep = new Set(pick([...given.keys()], 0.5));
   const leaving = attachments.filter((a) => !keep.has(key(a)));
-  await bounded(opts.concurrency, leaving.map((a) => runOne('DEL', a, opts.killRatio / 2)));
+  await bounded(opts.concurrency, leaving.map((a, i) => runOne('DEL', a, i + 1, opts.killRatio / 2)));
   const valid = [...keep].map((k) => {
     const [containerID, ifname] = k.split('\r\n');
     return { containerID, ifname };
@@ -139,13 +131,12 @@ export async function hostLocalKillStorm(opts: KillOptions): Promise<KillReport>
   const gc = await spawnKillable(file, [], pluginEnv({ CNI_COMMAND: 'GC', CNI_PATH: cniBin }), gcConf).done;
   expect(gc.code, gc.stdout).toBe(0);
 
-  const leases = expectWholeStore(path.join(dataDir, network), new Set([...keep, 'probe\r\neth0']));
+  const leases = expectWholeStoreOf(dataDir, network, new Set([...keep, 'probe\r\neth0']));
   for (const k of keep) {
     const held = [...leases].filter(([, owner]) => owner === k).map(([ip]) => ip).sort();
     expect(held, k).toEqual([...given.get(k)!].sort());
   }
   expect(fs.readdirSync(dataDir).sort()).toEqual(['.weft', network]);
-  expectCleanWeftState(dataDir, network);
   return { killed, ms: Date.now() - started, repairs: repairs(logFile) };
 }
 
@@ -165,32 +156,32 @@ export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
   const life = Math.max(150, probe.endedAt - probe.startedAt);
   const killWindow = life * Math.max(1, opts.concurrency / 2) * 1.2;
   let killed = 0;
-  const runOne = (command: string, pod: (typeof all)[number], killRatio: number) => async (): Promise<CniRun> => {
+  const runOne = (command: string, pod: (typeof all)[number], i: number, killRatio: number) => async (): Promise<CniRun> => {
     const k = spawnKillable(
       'ip',
       ['netns', 'exec', node.host.name, path.join(node.cniPath, 'flannel')],
       pluginEnv({ CNI_COMMAND: command, CNI_CONTAINERID: pod.id, CNI_NETNS: pod.netns, CNI_IFNAME: 'eth0', CNI_PATH: node.cniPath, WEFT_LOG_FILE: logFile }),
       JSON.stringify(conf),
-      Math.random() < killRatio ? Math.random() * killWindow : undefined,
+      killDelay(i, killRatio, life, killWindow),
     );
     const r = await k.done;
     if (r.signal === 'SIGKILL') killed++;
     else expect(r.code, `${command} ${pod.id}: ${r.stdout}${r.stderr}`).toBe(0);
     return r;
   };
-  const adds = [probe, ...(await bounded(opts.concurrency, all.slice(1).map((p) => runOne('ADD', p, opts.killRatio))))];
+  const adds = [probe, ...(await bounded(opts.concurrency, all.slice(1).map((p, i) => runOne('ADD', p, i, opts.killRatio))))];
   const ok = all.filter((_, i) => adds[i]!.code === 0);
   const ips = ok.map((p) => resultIP(adds[all.indexOf(p)]!.stdout));
   expect(new Set(ips).size).toBe(ips.length);
 
   const keep = new Set(pick(ok, 0.5).map((p) => p.id));
-  await bounded(opts.concurrency, all.filter((p) => !keep.has(p.id)).map((p) => runOne('DEL', p, 0)));
+  await bounded(opts.concurrency, all.filter((p) => !keep.has(p.id)).map((p, i) => runOne('DEL', p, i, 0)));
   const gcConf = { ...conf, 'cni.dev/valid-attachments': [...keep].map((id) => ({ containerID: id, ifname: 'eth0' })) };
   const gc = await node.exec('flannel', 'GC', { id: '', netns: '' }, JSON.stringify(gcConf));
   expect(gc.code, gc.stdout + gc.stderr).toBe(0);
 
   const kept = all.filter((p) => keep.has(p.id));
-  const leases = expectWholeStore(path.join(node.leaseDir, NETWORK), new Set(kept.map((p) => `${p.id}\r\neth0`)));
+  const leases = expectWholeStoreOf(node.leaseDir, NETWORK, new Set(kept.map((p) => `${p.id}\r\neth0`)));
   expect(leases.size).toBe(kept.length);
   for (const p of kept) expect(leases.get(resultIP(adds[all.indexOf(p)]!.stdout))).toBe(`${p.id}\r\neth0`);
   expect(node.scratchFiles()).toEqual(kept.map((p) => p.id).sort());
@@ -198,7 +189,6 @@ export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
   const rules = node.masqRules().filter((l) => l.startsWith('-A POSTROUTING'));
   expect(rules).toHaveLength(kept.length);
   for (const p of kept) expect(rules.some((l) => l.includes(`id: \\"${p.id}\\"`) || l.includes(`id: "${p.id}"`)), p.id).toBe(true);
-  expectCleanWeftState(node.leaseDir, NETWORK);
 
   // And the kept pods still DEL cleanly.
   for (const p of kept) expect((await node.flannel('DEL', p)).code).toBe(0);

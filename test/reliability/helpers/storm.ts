@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { ipJson } from '../../helpers/netns.ts';
-import { type CniRun, type Pod, NETWORK, bounded, listFiles, pods, resultIP, weftNode } from './node.ts';
+import { type CniRun, type Pod, NETWORK, bounded, pods, resultIP, weftNode } from './node.ts';
+import { expectWholeHostLocalStore } from './store-check.ts';
 
 // The ADD/DEL storm: `n` pods ADDed at once through flannel → bridge →
 // host-local (one weft process per command, as a runtime execs them), then
@@ -125,11 +126,9 @@ export async function adDelStorm(opts: StormOptions): Promise<{ phases: Record<s
 
   expectNoOverlappingLeases([...lives.values()]);
   expect(live.size).toBe(0);
-  expect([...node.leases().keys()]).toEqual([]);
+  expect([...expectWholeHostLocalStore(node.leaseDir, NETWORK).keys()]).toEqual([]);
+  expect(fs.existsSync(path.join(node.leaseDir, '.weft', NETWORK, 'lock')), 'lock left behind').toBe(false);
   expect(node.scratchFiles()).toEqual([]);
-  const weftState = path.join(node.leaseDir, '.weft', NETWORK);
-  expect(listFiles(path.join(weftState, 'tmp'))).toEqual([]);
-  expect(fs.existsSync(path.join(weftState, 'lock'))).toBe(false);
   expect(node.veths()).toEqual([]);
   expect(node.masqRules()).toEqual([]);
   return { phases };
