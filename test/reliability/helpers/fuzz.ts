@@ -322,6 +322,8 @@ export async function fuzzPlugins(numRuns: number, seed?: number): Promise<FuzzS
   // The Linux plugins take their tools' PATH from this process's environment.
   process.env.PATH = tools;
   const watchedBefore = WATCHED.map((p) => fs.existsSync(p));
+  const watchedTree = () => WATCHED.flatMap((p) => walk(p)).sort();
+  const treeBefore = watchedTree();
   const plugins = Object.fromEntries(await Promise.all(TYPES.map(async (t) => [t, await loadPlugin(t)] as const)));
   const stats: FuzzStats = { cases: 0, ok: 0, errors: {}, toolCalls: 0, ms: 0 };
   let n = 0;
@@ -407,6 +409,8 @@ export async function fuzzPlugins(numRuns: number, seed?: number): Promise<FuzzS
     process.env.PATH = savedPath;
     process.chdir(savedCwd);
   }
+  // Each case checked that these were not created; nothing changed inside them either.
+  expect(watchedTree()).toEqual(treeBefore);
   stats.toolCalls = fs.existsSync(toolLog) ? fs.readFileSync(toolLog, 'utf8').split('\n').filter(Boolean).length : 0;
   stats.ms = Date.now() - started;
   return stats;

@@ -13,7 +13,7 @@ import { cniBin, tempDir } from '../../helpers/tmp.ts';
 
 export const NETWORK = 'storm';
 /** FLANNEL_IPMASQ=false: the bridge masquerades, so every pod also gets iptables rules to leak. */
-export const SUBNET_ENV = 'FLANNEL_NETWORK=10.250.0.0/16\nFLANNEL_SUBNET=10.250.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n';
+const SUBNET_ENV = 'FLANNEL_NETWORK=10.250.0.0/16\nFLANNEL_SUBNET=10.250.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n';
 
 export interface Pod {
   id: string;

@@ -23,7 +23,7 @@ function unmountAll(): void {
 afterEach(unmountAll);
 afterAll(unmountAll);
 
-export const PAGE = 4096;
+const PAGE = 4096;
 
 export interface SmallFs {
   dir: string;
