@@ -1,4 +1,5 @@
 import { loadPlugin } from '../plugins/registry.ts';
+import { DELEGATION_CHAIN_VAR, delegateChain } from './chain.ts';
 import { confBytes, execPlugin, findInPath, pluginError, resultFromStdout, splitPathList } from './invoke.ts';
 import { log } from './log.ts';
 import type { AnyResult } from './result/types.ts';
@@ -20,9 +21,10 @@ export interface DelegateContext {
 const defaultStderr = (text: string) => process.stderr.write(text);
 
 async function delegate(command: DelegateCommand, type: string, conf: unknown, ctx: DelegateContext): Promise<Buffer> {
+  const chain = delegateChain(ctx.env, type);
   const file = findInPath(type, splitPathList(ctx.env.CNI_PATH));
   const stdin = confBytes(conf);
-  const env = { ...ctx.env, CNI_COMMAND: command };
+  const env = { ...ctx.env, CNI_COMMAND: command, [DELEGATION_CHAIN_VAR]: chain };
   const stderr = ctx.stderr ?? defaultStderr;
   const plugin = isSelf(file) ? await loadPlugin(type) : undefined;
   if (plugin) {

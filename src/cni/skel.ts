@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { enterChain } from './chain.ts';
 import { CniError, ErrorCode, asCniError } from './errors.ts';
 import { goJsonTypeName, isPlainObject, marshalIndent, parseJson } from './json.ts';
 import { fieldCI } from './keys.ts';
@@ -215,7 +216,8 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
       path: values.path!,
       netnsOverride: values.netnsOverride!,
       stdinData,
-      env: inv.env,
+      // Delegates learn that this type is running (a plugin delegating to itself is refused).
+      env: enterChain(inv.env, plugin.type),
     };
     log.debug(`${command} start`, { containerId: args.containerId, ifName: args.ifName, netns: args.netns });
 

@@ -203,7 +203,10 @@ export function cacheAdd(cacheDir: string, result: AnyResult, config: Buffer, ne
 /** cacheDel: forget an attachment; a missing or unnamable file is not an error. */
 export function cacheDel(cacheDir: string, network: string, rt: RuntimeConf): void {
   try {
-    fs.rmSync(cacheFilePath(cacheDir, network, rt), { force: true });
+    const file = cacheFilePath(cacheDir, network, rt);
+    // Go's os.Remove, as libcni uses it: a file, or an empty directory in its place.
+    if (fs.lstatSync(file).isDirectory()) fs.rmdirSync(file);
+    else fs.unlinkSync(file);
   } catch {
     // libcni ignores failures to remove the cache file too.
   }

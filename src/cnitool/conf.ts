@@ -6,7 +6,7 @@ import { decodeConfig } from '../cni/decode.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { goJsonTypeName, isPlainObject, marshal, parseJson, sortKeys } from '../cni/json.ts';
 import { compareVersions, CURRENT_VERSION } from '../cni/version.ts';
-import { goPathError } from './oserror.ts';
+import { goPathError } from '../cni/oserror.ts';
 
 // Network configuration the way libcni loads it (libcni/conf.go): a directory
 // of .conflist files (first name match wins, files in byte order), the

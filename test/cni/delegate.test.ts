@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DELEGATION_CHAIN_VAR } from '../../src/cni/chain.ts';
 import { delegateAdd, delegateDel } from '../../src/cni/delegate.ts';
 import { CniError } from '../../src/cni/errors.ts';
 import { configureLog } from '../../src/cni/log.ts';
 import { setSelfPath } from '../../src/cni/self.ts';
+import { runPlugin } from '../../src/cni/skel.ts';
+import { plugin as flannel } from '../../src/plugins/flannel/index.ts';
 import { cniBin, tempDir, writeScript } from '../helpers/tmp.ts';
 
 // Delegation finds the plugin on CNI_PATH; weft's own file runs in process,
@@ -71,5 +74,43 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}'`,
     expect(inProcess).toBeInstanceOf(CniError);
     expect((inProcess as CniError).toJSON()).toEqual((execd as CniError).toJSON());
     setSelfPath('');
+  });
+
+  it('refuses a delegation loop with a config error instead of recursing without end (in process and exec\'d)', async () => {
+    // A bridge whose IPAM is a bridge: DEL of a pod whose netns is gone goes straight to IPAM.
+    const loop = { cniVersion: '1.0.0', name: 'net', type: 'bridge', ipam: { type: 'bridge' } };
+    setSelfPath(path.join(cniBin, 'weft.cjs'));
+    const inProcess = await delegateDel('bridge', loop, { env: env(cniBin) }).catch((e: unknown) => e as CniError);
+    setSelfPath('');
+    expect(inProcess).toBeInstanceOf(CniError);
+    expect((inProcess as CniError).toJSON()).toEqual({ code: 7, msg: 'delegation loop: bridge -> bridge: a delegate or ipam type names a plugin that is already running' });
+    const execd = await delegateDel('bridge', loop, { env: env(cniBin) }).catch((e: unknown) => e as CniError);
+    expect((execd as CniError).toJSON()).toEqual((inProcess as CniError).toJSON());
+  });
+
+  it('passes the chain of delegates to an exec\'d plugin, so a loop through a foreign plugin is caught too', async () => {
+    const dir = tempDir();
+    writeScript(path.join(dir, 'fake'), `printf '%s' "$${DELEGATION_CHAIN_VAR}" > "${dir}/chain"; echo '{"cniVersion":"1.0.0"}'`);
+    await delegateDel('fake', conf, { env: env(dir, { [DELEGATION_CHAIN_VAR]: 'flannel,bridge' }) });
+    expect(fs.readFileSync(path.join(dir, 'chain'), 'utf8')).toBe('flannel,bridge,fake');
+    await expect(delegateDel('bridge', conf, { env: env(dir, { [DELEGATION_CHAIN_VAR]: 'flannel,bridge' }) })).rejects.toThrow(
+      'delegation loop: flannel -> bridge -> bridge',
+    );
+  });
+
+  it('refuses a flannel whose delegate is flannel at once, before the nested one reads the default subnet.env', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'subnet.env'), 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+    const flannelConf = { cniVersion: '1.0.0', name: 'net', type: 'flannel', subnetFile: path.join(dir, 'subnet.env'), dataDir: path.join(dir, 'saved'), delegate: { type: 'flannel' } };
+    setSelfPath(path.join(cniBin, 'weft.cjs'));
+    const out = await runPlugin(flannel, { env: env(cniBin, { WEFT_FLANNEL_SUBNET_WAIT_MS: '0' }), readStdin: () => Buffer.from(JSON.stringify(flannelConf)), stderr: () => {} });
+    setSelfPath('');
+    expect(out.exitCode).toBe(1);
+    expect(JSON.parse(out.stdout)).toEqual({
+      code: 7,
+      msg: 'failed to delegate add: delegation loop: flannel -> flannel: a delegate or ipam type names a plugin that is already running',
+    });
+    // Nothing saved for a DEL to replay.
+    expect(fs.existsSync(path.join(dir, 'saved'))).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { withPath } from '../../cni/oserror.ts';
 import type { IP } from '../../net/ip.ts';
 import { type DirStamp, KeyTable, LeaseIndex } from './lease-index.ts';
 
@@ -30,6 +31,27 @@ const HEADER_BYTES = HEADER_WORDS * 4;
 const TRAILER_WORDS = 2;
 
 const slotFile = (stateDir: string, slot: number) => path.join(stateDir, `index.${slot}`);
+
+/**
+ * Open one of weft's own files for writing in place. A directory in its
+ * place can only be damage (weft never makes one there): it is removed.
+ */
+function openForWrite(file: string): number {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT;
+  try {
+    return fs.openSync(file, flags, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
+    fs.rmSync(file, { recursive: true, force: true });
+    return fs.openSync(file, flags, 0o600);
+  }
+}
+
+/** Write all of `bytes` at `position`: a short write (a disk filling up) ends in the error that stopped it. */
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  let off = 0;
+  while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off, position + off);
+}
 
 let bootIdWords: Uint32Array | null | undefined;
 
@@ -119,7 +141,12 @@ export function readIndex(stateDir: string, boot: Uint32Array | null = bootId())
       } catch {
         continue;
       }
-      const h = readHeader(fd, slot);
+      let h: SlotHeader | undefined;
+      try {
+        h = readHeader(fd, slot);
+      } catch {
+        // Unreadable (a directory in its place): no slot.
+      }
       if (h) found.push({ fd, h });
       else fs.closeSync(fd);
     }
@@ -163,11 +190,16 @@ export function writeIndex(stateDir: string, index: LeaseIndex, boot: Uint32Arra
   else w[3] = checksum(w, words - TRAILER_WORDS);
   const slot = index.slot === 0 ? 1 : 0;
   // No O_TRUNC: a slot only grows; its header says how much of it counts.
-  const fd = fs.openSync(slotFile(stateDir, slot), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+  const file = slotFile(stateDir, slot);
   try {
-    fs.writeSync(fd, new Uint8Array(w.buffer), 0, w.byteLength, 0);
-  } finally {
-    fs.closeSync(fd);
+    const fd = openForWrite(file);
+    try {
+      writeAll(fd, new Uint8Array(w.buffer), 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw withPath(e, file);
   }
   index.generation = generation;
   index.slot = slot;
@@ -200,12 +232,22 @@ export function writeIntent(stateDir: string, intent: Intent): void {
   out.writeUInt32LE(body.length, 0);
   body.copy(out, 4);
   // Written in place, never truncated, for the same reason as the slots.
-  const fd = fs.openSync(intentFile(stateDir), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+  const file = intentFile(stateDir);
   try {
-    fs.writeSync(fd, out, 0, out.length, 0);
-  } finally {
-    fs.closeSync(fd);
+    const fd = openForWrite(file);
+    try {
+      writeAll(fd, out, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw withPath(e, file);
   }
+}
+
+/** Forget the intent record (an unlink needs no free space). */
+export function removeIntent(stateDir: string): void {
+  fs.rmSync(intentFile(stateDir), { recursive: true, force: true });
 }
 
 export function readIntent(stateDir: string): Intent | undefined {

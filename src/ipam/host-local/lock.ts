@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { fsErrorMessage } from '../../cni/oserror.ts';
 
 // The network lock: proper-lockfile's protocol (a directory created with an
 // atomic mkdir; a holder keeps its mtime fresh; a lock whose mtime is older
@@ -55,7 +56,10 @@ export function breakingFs(staleMs: number, releasing: () => boolean) {
         if (e3) return done(errno(e3) === 'ENOENT' ? null : e3);
         if (!isStale(st)) return done(lockedError());
         log.warn('breaking a stale lock', { lock: lockDir, ageMs: Math.round(Date.now() - st.mtimeMs) });
-        fs.rmdir(lockDir, (e4) => done(e4 && errno(e4) !== 'ENOENT' ? e4 : null));
+        const removed = (e5: Error | null) => done(e5 && errno(e5) !== 'ENOENT' ? e5 : null);
+        // A file in the lock's place (damage: no lock is a file) goes the same way, or nobody could ever lock.
+        if (!st.isDirectory()) return fs.unlink(lockDir, removed);
+        fs.rmdir(lockDir, removed);
       });
     });
   };
@@ -155,7 +159,7 @@ async function waitingLock(lockDir: string, staleMs: number, timeoutMs: number):
         `timed out after ${Math.round((Date.now() - started) / 1000)}s waiting for the lock ${lockDir}`,
       );
     }
-    throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${(e as Error).message}`);
+    throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${fsErrorMessage(e)}`);
   }
   log.debug('lock taken after waiting', { lock: lockDir, waitedMs: Date.now() - started });
   return {
@@ -182,12 +186,12 @@ export async function lockNetwork(lockDir: string, opts: LockOptions = {}): Prom
     } catch (e) {
       if (errno(e) === 'EEXIST') return waitingLock(lockDir, staleMs, timeoutMs);
       if (errno(e) !== 'ENOENT' || attempt > 0) {
-        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${(e as Error).message}`);
+        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${fsErrorMessage(e)}`);
       }
       try {
         fs.mkdirSync(path.dirname(lockDir), { recursive: true, mode: 0o700 });
       } catch (e2) {
-        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${(e2 as Error).message}`);
+        throw new CniError(ErrorCode.IOFailure, `failed to lock ${lockDir}: ${fsErrorMessage(e2)}`);
       }
     }
   }

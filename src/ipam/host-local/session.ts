@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { type IP, formatIP } from '../../net/ip.ts';
-import { type Intent, readIndex, readIntent, writeIndex, writeIntent } from './index-file.ts';
+import { fsErrorMessage } from '../../cni/oserror.ts';
+import { type Intent, readIndex, readIntent, removeIntent, writeIndex, writeIntent } from './index-file.ts';
 import { type DirStamp, LeaseIndex, ownerHash, sameStamp } from './lease-index.ts';
 import { type LockOptions, type NetworkLock, lockNetwork } from './lock.ts';
 import {
@@ -29,6 +30,13 @@ import {
 // reference plugin, an operator's rm) shows as a new stamp and forces a
 // rebuild from the files. Each answer the index gives is confirmed against
 // the one lease file it concerns before anything is done with it.
+//
+// The index and the intent record are caches: failing to write them (a full
+// disk) never fails a command. A lost index write leaves a stale stamp, so
+// the next process repairs or rebuilds; a lost intent write removes the
+// intent record, so nothing stale can be replayed. Only the lease files
+// themselves decide whether a command succeeds, which keeps DEL working on
+// a full disk.
 
 export interface OpenOptions extends LockOptions {
   /** Create the network folder (ADD, STATUS) instead of reporting its absence (DEL, CHECK, GC). */
@@ -55,6 +63,8 @@ function restamp(dir: string): DirStamp {
 export class NetworkSession {
   private dirty = false;
   private intent: Intent | undefined;
+  /** An intent write failed in this job: announce no more until the index is saved. */
+  private intentLost = false;
 
   private constructor(
     readonly paths: StorePaths,
@@ -75,7 +85,7 @@ export class NetworkSession {
       return session;
     } catch (e) {
       await lock.release();
-      throw e instanceof CniError ? e : new CniError(ErrorCode.IOFailure, `host-local store ${paths.netDir}: ${(e as Error).message}`);
+      throw e instanceof CniError ? e : new CniError(ErrorCode.IOFailure, `host-local store ${paths.netDir}: ${fsErrorMessage(e)}`);
     }
   }
 
@@ -134,7 +144,7 @@ export class NetworkSession {
           this.index.slot = previous.slot;
           this.index.generation = previous.generation;
         }
-        writeIndex(this.paths.stateDir, this.index);
+        this.persist();
         this.dirty = false;
         log.info('index rebuilt from the store', { network: this.paths.network, leases: leases.length, ms: Date.now() - started });
         return leases;
@@ -142,13 +152,32 @@ export class NetworkSession {
     }
   }
 
+  /** Write the index; a failure is logged, the next process rebuilds from the files. */
+  private persist(): boolean {
+    try {
+      writeIndex(this.paths.stateDir, this.index);
+      return true;
+    } catch (e) {
+      log.warn('could not save the lease index; the next command rebuilds it', { error: fsErrorMessage(e) });
+      return false;
+    }
+  }
+
   /** Record, before touching the folder, which lease file is about to change. */
   private announce(ip: IP | undefined): void {
     this.dirty = true;
-    if (this.intent && !ip) return;
+    if (this.intentLost || (this.intent && !ip)) return;
     if (!this.intent) this.intent = { base: this.index.stamp, ips: [] };
     if (ip) this.intent.ips.push(ip);
-    writeIntent(this.paths.stateDir, this.intent);
+    try {
+      writeIntent(this.paths.stateDir, this.intent);
+    } catch (e) {
+      // Without the record a crash before save() means a rebuild, never a wrong repair.
+      log.warn('could not record the intent; a crash now would mean a rebuild', { error: fsErrorMessage(e) });
+      removeIntent(this.paths.stateDir);
+      this.intent = undefined;
+      this.intentLost = true;
+    }
   }
 
   /**
@@ -178,7 +207,12 @@ export class NetworkSession {
     }
     // The index did not know this lease: someone else wrote it. Learn it.
     log.warn('index missed a lease; learning it', { network: this.paths.network, ip: formatIP(ip) });
-    this.refresh(ip);
+    if (this.refresh(ip) === undefined) {
+      // Not a lease file (a directory holds the name): the address is still
+      // not ours to give, so the allocator must step over it, not retry it.
+      this.index.set(ip, ownerHash(''));
+      this.dirty = true;
+    }
     return false;
   }
 
@@ -203,9 +237,10 @@ export class NetworkSession {
   save(): void {
     if (!this.dirty) return;
     this.index.stamp = restamp(this.paths.netDir);
-    writeIndex(this.paths.stateDir, this.index);
+    if (!this.persist()) return;
     this.dirty = false;
     this.intent = undefined;
+    this.intentLost = false;
   }
 
   /** Let the lock's timers run during a long job. */

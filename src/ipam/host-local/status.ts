@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { fsErrorMessage } from '../../cni/oserror.ts';
 import { rangeCapacity } from './allocator.ts';
 import type { IpamConfig } from './config.ts';
 import { formatRangeSet } from './range.ts';
@@ -18,7 +19,7 @@ export async function statusOf(conf: IpamConfig): Promise<void> {
     return conf.rangeSets.find((set) => set.every((r) => rangeCapacity(r) <= BigInt(session.index.leasedIn(r))));
   }).catch((e: unknown) => {
     const dir = storePaths(conf.dataDir, conf.name).netDir;
-    throw unavailable(`host-local data dir ${dir} is not usable: ${(e as Error).message}`);
+    throw unavailable(`host-local data dir ${dir} is not usable: ${fsErrorMessage(e)}`);
   });
   if (exhausted) throw unavailable(`no IP addresses available in range set: ${formatRangeSet(exhausted)}`);
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { fsErrorMessage, withPath } from '../../cni/oserror.ts';
 import { type IP, formatIP, parseIP } from '../../net/ip.ts';
 
 // The reference plugin's on-disk store, byte for byte (reference-plugins.md
@@ -60,8 +61,8 @@ export function leaseFileIP(name: string, platform = process.platform): IP | und
   return ip && formatIP(ip) === text ? ip : undefined;
 }
 
-const ioError = (what: string, e: unknown) =>
-  new CniError(ErrorCode.IOFailure, `${what}: ${(e as Error).message}`);
+/** Code 5, with Go's wording of the file error ("write /x: no space left on device"). */
+const ioError = (what: string, e: unknown) => new CniError(ErrorCode.IOFailure, `${what}: ${fsErrorMessage(e)}`);
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
@@ -121,12 +122,15 @@ function writeTemp(paths: StorePaths, kind: string, content: string, sync: boole
     fd = fs.openSync(file, 'wx', 0o600);
   }
   try {
-    fs.writeSync(fd, content);
+    // A short write (the disk filling up) must not leave a cut-short lease to link into place.
+    const bytes = Buffer.from(content);
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
     if (sync) fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
-    throw e;
+    throw withPath(e, file);
   }
   fs.closeSync(fd);
   return file;
@@ -224,7 +228,9 @@ export function removeOrphanTemps(paths: StorePaths): void {
   let names: string[];
   try {
     names = fs.readdirSync(paths.tmpDir);
-  } catch {
+  } catch (e) {
+    // Something else in the place of weft's folder would fail every ADD: it is junk.
+    if (errno(e) === 'ENOTDIR') fs.rmSync(paths.tmpDir, { force: true });
     return;
   }
   for (const n of names) fs.rmSync(path.join(paths.tmpDir, n), { force: true });

@@ -1,3 +1,4 @@
+import { delegateChain } from '../../cni/chain.ts';
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { errorText, wrapError } from '../../cni/errors.ts';
 import { findInPath, splitPathList } from '../../cni/invoke.ts';
@@ -36,7 +37,9 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
 
   const ctx = { env: args.env };
   try {
-    // A delegate that is not installed cannot have done anything: fail before saving.
+    // A delegate that is not installed, or would loop back to flannel, cannot
+    // have done anything: fail before saving, so no DEL replays it.
+    delegateChain(args.env, type);
     findInPath(type, splitPathList(args.env.CNI_PATH));
   } catch (e) {
     throw wrapError('failed to delegate add', e);

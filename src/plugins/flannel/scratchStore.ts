@@ -49,6 +49,18 @@ function writeFileSynced(file: string, bytes: Buffer): void {
   }
 }
 
+/** Like Go's os.Remove: a file, or a directory if it is empty; absent is fine. */
+function removeFileOrEmptyDir(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EISDIR' && code !== 'EPERM') throw e;
+    fs.rmdirSync(file);
+  }
+}
+
 export function scratchStore(dataDir: string): ScratchStore {
   const dir = path.resolve(dataDir);
 
@@ -70,10 +82,21 @@ export function scratchStore(dataDir: string): ScratchStore {
       const temp = path.join(dir, `.${key}.${process.pid}-${tempSerial++}${TEMP_SUFFIX}`);
       try {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      } catch (e) {
+        // Go's MkdirAll says a file in the way is "not a directory"; Node says it exists.
+        const err = e as NodeJS.ErrnoException;
+        const why = err.code === 'EEXIST' ? Object.assign(err, { code: 'ENOTDIR' }) : err;
+        throw ioError(`failed to save delegate config: ${fsErrorText('mkdir', dir, why)}`);
+      }
+      try {
         writeFileSynced(temp, bytes);
         fs.renameSync(temp, file);
       } catch (e) {
-        fs.rmSync(temp, { force: true });
+        try {
+          fs.rmSync(temp, { force: true });
+        } catch {
+          // Nothing was written (dataDir is not a directory): the first error is the one to tell.
+        }
         throw ioError(`failed to save delegate config: ${fsErrorText('open', file, e as NodeJS.ErrnoException)}`);
       }
       // The directory is not synced: a rename lost in a crash leaves no file,
@@ -87,7 +110,10 @@ export function scratchStore(dataDir: string): ScratchStore {
         bytes = fs.readFileSync(file);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'ENOENT') return { state: 'missing' };
+        // ENOTDIR: dataDir (or a parent) is a file, so no config can have been saved there.
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { state: 'missing' };
+        // flannel never makes a directory there: damage, which DEL must get past.
+        if (err.code === 'EISDIR') return { state: 'corrupt', reason: fsErrorText('read', file, err) };
         throw ioError(`failed to read delegate config: ${fsErrorText('open', file, err)}`);
       }
       let doc: unknown;
@@ -103,7 +129,7 @@ export function scratchStore(dataDir: string): ScratchStore {
 
     remove(key) {
       try {
-        fs.rmSync(fileOf(key), { force: true });
+        removeFileOrEmptyDir(fileOf(key));
       } catch (e) {
         throw ioError(`failed to remove delegate config: ${fsErrorText('remove', fileOf(key), e as NodeJS.ErrnoException)}`);
       }
@@ -111,9 +137,14 @@ export function scratchStore(dataDir: string): ScratchStore {
 
     keys() {
       try {
-        return fs.readdirSync(dir).filter(isValidName);
+        // Only files are saved configs; anything else is not flannel's to collect.
+        return fs
+          .readdirSync(dir, { withFileTypes: true })
+          .filter((d) => d.isFile() && isValidName(d.name))
+          .map((d) => d.name);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return [];
         throw ioError(`failed to list delegate configs: ${fsErrorText('open', dir, e as NodeJS.ErrnoException)}`);
       }
     },

@@ -63,4 +63,41 @@ describe('scratchStore', () => {
   it('has no keys when dataDir does not exist yet', () => {
     expect(scratchStore(path.join(tempDir(), 'none')).keys()).toEqual([]);
   });
+
+  it('reports a dataDir that is a file as an I/O error naming it, not as an internal error about a temporary file', () => {
+    const file = path.join(tempDir(), 'plain');
+    fs.writeFileSync(file, 'x');
+    const store = scratchStore(file);
+    const err = (() => {
+      try {
+        store.save('c1', Buffer.from('{"type":"bridge"}'));
+      } catch (e) {
+        return e as { code: number; msg: string };
+      }
+    })();
+    expect(err).toMatchObject({ code: 5, msg: `failed to save delegate config: mkdir ${file}: not a directory` });
+    // A file further up: the same words, for the directory that could not be made.
+    expect(() => scratchStore(path.join(file, 'sub')).save('c1', Buffer.from('{"type":"bridge"}'))).toThrow(
+      `failed to save delegate config: mkdir ${path.join(file, 'sub')}: not a directory`,
+    );
+    expect(fs.readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('finds nothing saved, and nothing to list, below a dataDir that is a file (DEL and GC go on)', () => {
+    const file = path.join(tempDir(), 'plain');
+    fs.writeFileSync(file, 'x');
+    expect(scratchStore(file).load('c1')).toEqual({ state: 'missing' });
+    expect(scratchStore(path.join(file, 'sub')).load('c1')).toEqual({ state: 'missing' });
+    expect(scratchStore(file).keys()).toEqual([]);
+  });
+
+  it('reads a directory in the place of a saved config as corrupt, and removes it if empty', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'c1'));
+    const store = scratchStore(dir);
+    expect(store.load('c1').state).toBe('corrupt');
+    expect(store.keys()).toEqual([]);
+    store.remove('c1');
+    expect(fs.existsSync(path.join(dir, 'c1'))).toBe(false);
+  });
 });

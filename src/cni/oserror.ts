@@ -1,0 +1,35 @@
+import util from 'node:util';
+
+// Go's os errors read "open /etc/cni/net.d/x.conf: permission denied"; Node's
+// read "EACCES: permission denied, open '...'", and leave the file out of
+// read and write errors. Operators compare weft's output with the reference
+// plugins' and need to know which file system is in trouble, so file errors
+// are phrased the Go way, always with the file.
+
+const GO_TEXT: Record<string, string> = {
+  EISDIR: 'is a directory',
+};
+
+/** The text Go's *PathError gives for a failed file operation. */
+export function goPathError(op: string, file: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const text =
+    (e.code && GO_TEXT[e.code]) ?? (typeof e.errno === 'number' ? util.getSystemErrorMap().get(e.errno)?.[1] : undefined) ?? e.message;
+  return `${op} ${file}: ${text}`;
+}
+
+/** Record on a Node fs error which file it concerns, when Node did not (fd-based calls). */
+export function withPath(err: unknown, file: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.path === undefined) e.path = file;
+  return err;
+}
+
+/** A Node fs error as Go would word it ("write /x/y: no space left on device"); other errors as they are. */
+export function fsErrorMessage(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.path === 'string') {
+    return goPathError(e.syscall ?? 'open', e.path, e);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
