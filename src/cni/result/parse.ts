@@ -122,6 +122,16 @@ function parseRoutes(o: Obj, struct: string): Route[] | undefined {
   return rs?.length ? rs : undefined;
 }
 
+/** An ips entry (interface index, address, gateway), the same in 0.3.x to 1.1.0. */
+function parseIPConfig(i: Obj): IPConfig100 {
+  const out: IPConfig100 = { address: cidrText(i, 'address', 'ipConfig') };
+  const idx = int(i, 'interface', 'ipConfig');
+  if (idx !== undefined) out.interface = idx;
+  const gw = ipText(i, 'gateway', 'ipConfig');
+  if (gw !== undefined) out.gateway = gw;
+  return out;
+}
+
 function parse100(doc: Obj): Result100 {
   const o = canonicalKeys(doc, ['cniVersion', 'interfaces', 'ips', 'routes', 'dns']);
   const r: Result100 = { cniVersion: str(o, 'cniVersion', 'Result') ?? '' };
@@ -139,15 +149,7 @@ function parse100(doc: Obj): Result100 {
     return out;
   });
   if (ifs?.length) r.interfaces = ifs;
-  const ips = list(o, 'ips', 'Result')?.map((v): IPConfig100 => {
-    const i = obj(v, ['interface', 'address', 'gateway'], 'ips', 'ipConfig');
-    const out: IPConfig100 = { address: cidrText(i, 'address', 'ipConfig') };
-    const idx = int(i, 'interface', 'ipConfig');
-    if (idx !== undefined) out.interface = idx;
-    const gw = ipText(i, 'gateway', 'ipConfig');
-    if (gw !== undefined) out.gateway = gw;
-    return out;
-  });
+  const ips = list(o, 'ips', 'Result')?.map((v) => parseIPConfig(obj(v, ['interface', 'address', 'gateway'], 'ips', 'ipConfig')));
   if (ips?.length) r.ips = ips;
   const routes = parseRoutes(o, 'Result');
   if (routes) r.routes = routes;
@@ -171,12 +173,7 @@ function parse040(doc: Obj): Result040 {
   if (ifs?.length) r.interfaces = ifs;
   const ips = list(o, 'ips', 'Result')?.map((v): IPConfig040 => {
     const i = obj(v, ['version', 'interface', 'address', 'gateway'], 'ips', 'ipConfig');
-    const out: IPConfig040 = { version: str(i, 'version', 'ipConfig') ?? '', address: cidrText(i, 'address', 'ipConfig') };
-    const idx = int(i, 'interface', 'ipConfig');
-    if (idx !== undefined) out.interface = idx;
-    const gw = ipText(i, 'gateway', 'ipConfig');
-    if (gw !== undefined) out.gateway = gw;
-    return out;
+    return { version: str(i, 'version', 'ipConfig') ?? '', ...parseIPConfig(i) };
   });
   if (ips?.length) r.ips = ips;
   const routes = parseRoutes(o, 'Result');

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { loadArgs } from '../../cni/args.ts';
-import { NetConfSchema, RangeSchema, parseConfDocument } from '../../cni/conf.ts';
+import { NetConfSchema, RangeSchema, RouteSchema, parseConfDocument } from '../../cni/conf.ts';
 import { canonicalize } from '../../cni/decode.ts';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { goJsonTypeName } from '../../cni/json.ts';
@@ -16,15 +16,8 @@ import { type RangeConfig, type RangeSet, canonicalizeRangeSet, rangeSetsOverlap
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 
-const RouteConfigSchema = z.looseObject({
-  dst: z.optional(z.string()),
-  gw: z.optional(z.string()),
-  mtu: z.optional(z.int()),
-  advmss: z.optional(z.int()),
-  priority: z.optional(z.int()),
-  table: z.optional(z.int()),
-  scope: z.optional(z.int()),
-});
+// A route without dst is host-local's own error (below), not a decoding failure.
+const RouteConfigSchema = z.extend(RouteSchema, { dst: z.optional(z.string()) });
 
 export const HostLocalIpamSchema = z.looseObject({
   type: z.optional(z.string()),
