@@ -10,12 +10,18 @@ const GO_TEXT: Record<string, string> = {
   EISDIR: 'is a directory',
 };
 
+/** The system's wording of an errno name ("ENOSPC" -> "no space left on device"). */
+function systemErrorText(code: string): string | undefined {
+  for (const [name, text] of util.getSystemErrorMap().values()) if (name === code) return text;
+  return undefined;
+}
+
 /** The text Go's *PathError gives for a failed file operation. */
 export function goPathError(op: string, file: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const text =
-    (e.code && GO_TEXT[e.code]) ?? (typeof e.errno === 'number' ? util.getSystemErrorMap().get(e.errno)?.[1] : undefined) ?? e.message;
-  return `${op} ${file}: ${text}`;
+  const text = (e.code && (GO_TEXT[e.code] ?? systemErrorText(e.code))) ?? e.message;
+  // Opening a directory succeeds in Go; reading it is what fails.
+  return `${e.code === 'EISDIR' ? 'read' : op} ${file}: ${text}`;
 }
 
 /** Record on a Node fs error which file it concerns, when Node did not (fd-based calls). */

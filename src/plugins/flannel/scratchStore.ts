@@ -4,7 +4,7 @@ import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { isPlainObject, parseJson } from '../../cni/json.ts';
 import { fieldCI } from '../../cni/keys.ts';
 import { isValidName } from '../../cni/names.ts';
-import { fsErrorText } from './fsErrors.ts';
+import { goPathError } from '../../cni/oserror.ts';
 
 // The delegate configs flannel saved at ADD, one file per container in
 // dataDir, holding exactly the bytes the delegate got; DEL replays them. A
@@ -86,7 +86,7 @@ export function scratchStore(dataDir: string): ScratchStore {
         // Go's MkdirAll says a file in the way is "not a directory"; Node says it exists.
         const err = e as NodeJS.ErrnoException;
         const why = err.code === 'EEXIST' ? Object.assign(err, { code: 'ENOTDIR' }) : err;
-        throw ioError(`failed to save delegate config: ${fsErrorText('mkdir', dir, why)}`);
+        throw ioError(`failed to save delegate config: ${goPathError('mkdir', dir, why)}`);
       }
       try {
         writeFileSynced(temp, bytes);
@@ -97,7 +97,7 @@ export function scratchStore(dataDir: string): ScratchStore {
         } catch {
           // Nothing was written (dataDir is not a directory): the first error is the one to tell.
         }
-        throw ioError(`failed to save delegate config: ${fsErrorText('open', file, e as NodeJS.ErrnoException)}`);
+        throw ioError(`failed to save delegate config: ${goPathError('open', file, e as NodeJS.ErrnoException)}`);
       }
       // The directory is not synced: a rename lost in a crash leaves no file,
       // and DEL without a file still releases the lease (see del.ts).
@@ -113,8 +113,8 @@ export function scratchStore(dataDir: string): ScratchStore {
         // ENOTDIR: dataDir (or a parent) is a file, so no config can have been saved there.
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { state: 'missing' };
         // flannel never makes a directory there: damage, which DEL must get past.
-        if (err.code === 'EISDIR') return { state: 'corrupt', reason: fsErrorText('read', file, err) };
-        throw ioError(`failed to read delegate config: ${fsErrorText('open', file, err)}`);
+        if (err.code === 'EISDIR') return { state: 'corrupt', reason: goPathError('read', file, err) };
+        throw ioError(`failed to read delegate config: ${goPathError('open', file, err)}`);
       }
       let doc: unknown;
       try {
@@ -131,7 +131,7 @@ export function scratchStore(dataDir: string): ScratchStore {
       try {
         removeFileOrEmptyDir(fileOf(key));
       } catch (e) {
-        throw ioError(`failed to remove delegate config: ${fsErrorText('remove', fileOf(key), e as NodeJS.ErrnoException)}`);
+        throw ioError(`failed to remove delegate config: ${goPathError('remove', fileOf(key), e as NodeJS.ErrnoException)}`);
       }
     },
 
@@ -145,7 +145,7 @@ export function scratchStore(dataDir: string): ScratchStore {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-        throw ioError(`failed to list delegate configs: ${fsErrorText('open', dir, e as NodeJS.ErrnoException)}`);
+        throw ioError(`failed to list delegate configs: ${goPathError('open', dir, e as NodeJS.ErrnoException)}`);
       }
     },
 

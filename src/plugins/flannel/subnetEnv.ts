@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
 import type { Env } from '../../cni/skel.ts';
 import { type CIDR, networkOf, parseCIDR } from '../../net/ip.ts';
-import { fsErrorText } from './fsErrors.ts';
+import { goPathError } from '../../cni/oserror.ts';
 
 // flanneld's subnet.env, read the way the reference reads it (line by line,
 // exact keys, unknown keys ignored, CRLF tolerated), but retried for a short
@@ -124,7 +124,7 @@ function readOnce(file: string, lastChance: boolean): SubnetEnv {
   } catch (e) {
     if (e instanceof CniError) throw e;
     const err = e as NodeJS.ErrnoException;
-    const text = fsErrorText('open', file, err);
+    const text = goPathError('open', file, err);
     throw err.code === 'ENOENT' ? notReady(text) : new CniError(ErrorCode.IOFailure, text);
   }
   return parseSubnetEnv(text, file);
