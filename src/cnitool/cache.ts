@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../cni/atomic-file.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { goJsonTypeName, isPlainObject, marshal, parseJson, sortKeys } from '../cni/json.ts';
 import { fieldCI } from '../cni/keys.ts';
@@ -149,36 +150,9 @@ function createFromBytes(bytes: Buffer | string): AnyResult {
   }
 }
 
-/** Atomic write: a temporary file beside the results directory (never listed as an attachment), fsync, rename. */
-function writeFileAtomic(file: string, data: string, tmpDir: string): void {
-  const tmp = path.join(tmpDir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  try {
-    const dirFd = fs.openSync(path.dirname(file), 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    // Directory fsync is not possible everywhere (Windows); the rename is still atomic.
-  }
-}
+/** A temporary name beside the results directory (so never listed as an attachment). */
+const tempFor = (file: string, tmpDir: string): string =>
+  path.join(tmpDir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
 
 /** cacheAdd: record a successful ADD (the final result, the list's bytes, the runtime args). */
 export function cacheAdd(cacheDir: string, result: AnyResult, config: Buffer, network: string, rt: RuntimeConf): void {
@@ -197,7 +171,7 @@ export function cacheAdd(cacheDir: string, result: AnyResult, config: Buffer, ne
   const rawResult = sortKeys(resultJsonShape(result)) as Record<string, unknown>;
   if (Object.keys(rawResult).length > 0) doc.result = rawResult;
   fs.mkdirSync(resultsDir(cacheDir), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file, marshal(doc), cacheDir);
+  writeFileAtomic(file, marshal(doc), tempFor(file, cacheDir), { syncDir: true });
 }
 
 /** cacheDel: forget an attachment; a missing or unnamable file is not an error. */

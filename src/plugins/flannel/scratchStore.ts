@@ -4,6 +4,7 @@ import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { isPlainObject, parseJson } from '../../cni/json.ts';
 import { fieldCI } from '../../cni/keys.ts';
 import { isValidName } from '../../cni/names.ts';
+import { writeFileAtomic } from '../../cni/atomic-file.ts';
 import { goPathError } from '../../cni/oserror.ts';
 
 // The delegate configs flannel saved at ADD, one file per container in
@@ -36,17 +37,6 @@ export interface ScratchStore {
   keys(): string[];
   /** Remove temporary files a crash left behind. */
   removeLeftovers(): void;
-}
-
-function writeFileSynced(file: string, bytes: Buffer): void {
-  const fd = fs.openSync(file, 'wx', 0o600);
-  try {
-    let off = 0;
-    while (off < bytes.length) off += fs.writeSync(fd, bytes, off);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** Like Go's os.Remove: a file, or a directory if it is empty; absent is fine. */
@@ -89,14 +79,8 @@ export function scratchStore(dataDir: string): ScratchStore {
         throw ioError(`failed to save delegate config: ${goPathError('mkdir', dir, why)}`);
       }
       try {
-        writeFileSynced(temp, bytes);
-        fs.renameSync(temp, file);
+        writeFileAtomic(file, bytes, temp);
       } catch (e) {
-        try {
-          fs.rmSync(temp, { force: true });
-        } catch {
-          // Nothing was written (dataDir is not a directory): the first error is the one to tell.
-        }
         throw ioError(`failed to save delegate config: ${goPathError('open', file, e as NodeJS.ErrnoException)}`);
       }
       // The directory is not synced: a rename lost in a crash leaves no file,
