@@ -2,8 +2,9 @@
 // network from kube-flannel's configuration through weft's cnitool, flannel,
 // bridge and host-local, reach each other, and are torn down again. Everything
 // happens in network namespaces the demo creates (a "node" namespace holds the
-// bridge), and everything is removed at the end, also when a step fails.
-import { execFileSync, spawnSync } from 'node:child_process';
+// bridge), and everything is removed at the end: when a step fails, when a
+// step or the whole demo runs out of time, and on Ctrl-C.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +16,10 @@ const cniBin = path.join(root, 'dist', 'cni-bin');
 
 // What flanneld would have written on this node.
 const SUBNET_ENV = 'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n';
+
+// Bounds: one command, and the demo as a whole (cleanup has its own).
+const STEP_MS = 20_000;
+const DEMO_MS = 90_000;
 
 /** kube-flannel's 10-flannel.conflist, pointed at the demo's own directories. */
 function conflist(work, withPortmap) {
@@ -34,20 +39,95 @@ function conflist(work, withPortmap) {
 const say = (msg = '') => process.stdout.write(`${msg}\n`);
 const step = (msg) => say(`\n== ${msg}`);
 
-function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+/** A command found on PATH as a regular executable file (the way exec would find it). */
+function which(cmd) {
+  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    const file = path.join(dir, cmd);
+    try {
+      if (fs.statSync(file).isFile()) {
+        fs.accessSync(file, fs.constants.X_OK);
+        return file;
+      }
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+// Children still running, so that an interrupt or the deadline can end them.
+const running = new Set();
+let abortReason;
 
-function main() {
+/** Ends whatever runs now; the steps then fail and cleanup runs. */
+function abort(reason) {
+  abortReason ??= reason;
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/** Start a command as a child this demo owns. */
+function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  running.add(child);
+  child.on('close', () => running.delete(child));
+  return child;
+}
+
+/** Run a command to its end within `ms`; never rejects. */
+function run(cmd, args, { env, ms = STEP_MS } = {}) {
+  return new Promise((resolve) => {
+    if (abortReason) return resolve({ status: null, stdout: '', stderr: abortReason });
+    const child = start(cmd, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    const timer = setTimeout(() => {
+      stderr += `\n${cmd} ${args.join(' ')}: no answer within ${ms / 1000} s`;
+      child.kill('SIGKILL');
+    }, ms);
+    child.on('error', (e) => (stderr += e.message));
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status: abortReason ? null : status, stdout, stderr: abortReason ?? stderr.trim() });
+    });
+  });
+}
+
+/** run(), failing the demo when the command does. */
+async function must(cmd, args, opts) {
+  const r = await run(cmd, args, opts);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** No ping here: a TCP round trip from pod A to a server in pod B, which this demo starts and stops. */
+async function tcpRoundTrip(tag, [from, to], ip) {
+  // The marker in the script lets a reader (and the demo's test) find the server.
+  const serve = `/*weft-demo-${tag}*/require('net').createServer(s=>s.end('pong')).listen(7777,'${ip}',()=>console.log('ready'))`;
+  const server = start('ip', ['netns', 'exec', to, process.execPath, '-e', serve]);
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the TCP server in ${to} did not start within ${STEP_MS / 1000} s`)), STEP_MS);
+      server.stdout.on('data', (b) => String(b).includes('ready') && (clearTimeout(timer), resolve()));
+      server.on('close', () => (clearTimeout(timer), reject(new Error(`the TCP server in ${to} ended before it was ready`))));
+    });
+    const ask = `require('net').connect(7777,'${ip}').on('data',d=>{console.log('reply: '+d);process.exit(0)}).on('error',e=>{console.error(e.message);process.exit(1)})`;
+    return (await must('ip', ['netns', 'exec', from, process.execPath, '-e', ask])).trim();
+  } finally {
+    // ip netns exec execs node, so this pid is the server itself.
+    server.kill('SIGKILL');
+  }
+}
+
+async function main() {
   if (process.getuid?.() !== 0) {
     say('The demo needs root: it creates network namespaces, a bridge and veth pairs (run it with sudo, or as root in a VM or container).');
     return 1;
   }
-  for (const tool of ['ip', 'nsenter']) {
-    if (!has(tool)) {
-      say(`The demo needs the "${tool}" command (Debian: apt-get install -y iproute2 util-linux).`);
+  for (const [tool, deb] of [['ip', 'iproute2'], ['nsenter', 'util-linux']]) {
+    if (!which(tool)) {
+      say(`The demo needs the "${tool}" command (Debian: apt-get install -y ${deb}).`);
       return 1;
     }
   }
@@ -69,10 +149,15 @@ function main() {
     CNI_CACHE_DIR: path.join(work, 'cache'),
   };
   const cnitool = (verb, pod) =>
-    spawnSync('ip', ['netns', 'exec', names.node, path.join(cniBin, 'cnitool'), verb, 'cbr0', `/var/run/netns/${pod}`], {
-      env,
-      encoding: 'utf8',
-    });
+    run('ip', ['netns', 'exec', names.node, path.join(cniBin, 'cnitool'), verb, 'cbr0', `/var/run/netns/${pod}`], { env });
+
+  const onSignal = (signal) => {
+    say(`\n${signal}: stopping`);
+    abort(`interrupted (${signal})`);
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  const deadline = setTimeout(() => abort(`the demo did not finish within ${DEMO_MS / 1000} s`), DEMO_MS);
   let status = 0;
 
   try {
@@ -86,18 +171,19 @@ function main() {
 
     step('network namespaces: one for the node, one per pod');
     for (const ns of [names.node, ...names.pods]) {
-      sh('ip', ['netns', 'add', ns]);
+      await must('ip', ['netns', 'add', ns]);
       created.push(ns);
-      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       say(`created ${ns}`);
     }
 
     step('cnitool add, as a container runtime would');
     const ips = [];
     for (const pod of names.pods) {
-      const r = cnitool('add', pod);
-      if (r.status !== 0) throw new Error(`cnitool add ${pod} failed: ${r.stderr.trim()}`);
+      // Like a runtime, DEL even a pod whose ADD failed or was cut short: it may hold a lease.
       added.push(pod);
+      const r = await cnitool('add', pod);
+      if (r.status !== 0) throw new Error(`cnitool add ${pod} failed: ${r.stderr || r.stdout}`);
       const result = JSON.parse(r.stdout);
       const ip = result.ips[0].address;
       ips.push(ip.split('/')[0]);
@@ -105,13 +191,10 @@ function main() {
     }
 
     step(`reachability: ${names.pods[0]} -> ${ips[1]}`);
-    if (has('ping')) {
-      say(sh('ip', ['netns', 'exec', names.pods[0], 'ping', '-c', '3', '-W', '2', ips[1]]).trim());
+    if (which('ping')) {
+      say((await must('ip', ['netns', 'exec', names.pods[0], 'ping', '-c', '3', '-W', '2', ips[1]])).trim());
     } else {
-      // No ping on this machine: a TCP round trip between the pods instead.
-      const server = `require('net').createServer(s=>s.end('pong')).listen(7777,'${ips[1]}',()=>process.stdout.write('ready\\n'))`;
-      const srv = execFileSync('sh', ['-c', `ip netns exec ${names.pods[1]} node -e "${server}" & sleep 1; ip netns exec ${names.pods[0]} node -e "require('net').connect(7777,'${ips[1]}').on('data',d=>{console.log('reply: '+d);process.exit(0)})"; kill %1`], { encoding: 'utf8' });
-      say(`ping is not installed; TCP instead: ${srv.trim()}`);
+      say(`ping is not installed (Debian: apt-get install -y iputils-ping); a TCP round trip instead: ${await tcpRoundTrip(tag, names.pods, ips[1])}`);
     }
 
     step('leases (host-local store, the reference format)');
@@ -122,13 +205,20 @@ function main() {
 
     say('\n(kube-flannel\'s conflist is cniVersion 0.3.1, which has no CHECK; the tests run CHECK on 0.4.0+ configs.)');
   } catch (e) {
-    say(`\nFAILED: ${e.message}`);
+    say(`\nFAILED: ${abortReason ?? e.message}`);
     status = 1;
   } finally {
+    clearTimeout(deadline);
+    // Cleanup is not interrupted: a second Ctrl-C waits for it (each command is bounded).
+    abortReason = undefined;
+    for (const s of signals) {
+      process.off(s, onSignal);
+      process.on(s, () => say(`${s}: still cleaning up`));
+    }
     step('cleanup');
     for (const pod of added.reverse()) {
-      const r = cnitool('del', pod);
-      say(r.status === 0 ? `cnitool del ${pod}: ok` : `cnitool del ${pod} failed: ${r.stderr.trim()}`);
+      const r = await cnitool('del', pod);
+      say(r.status === 0 ? `cnitool del ${pod}: ok` : `cnitool del ${pod} failed: ${r.stderr || r.stdout}`);
       if (r.status !== 0) status = 1;
     }
     const leaseDir = path.join(work, 'lib', 'networks', 'cbr0');
@@ -136,8 +226,9 @@ function main() {
     say(left.length === 0 ? 'no lease left' : `LEASES LEFT: ${left.join(' ')}`);
     if (left.length) status = 1;
     for (const ns of created) {
-      spawnSync('ip', ['netns', 'del', ns]);
-      say(`deleted ${ns}`);
+      const r = await run('ip', ['netns', 'del', ns]);
+      say(r.status === 0 ? `deleted ${ns}` : `could not delete ${ns}: ${r.stderr}`);
+      if (r.status !== 0) status = 1;
     }
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -145,4 +236,6 @@ function main() {
   return status;
 }
 
-process.exitCode = main();
+process.exitCode = await main();
+// Nothing the demo started may keep it alive.
+process.exit();

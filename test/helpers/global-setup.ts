@@ -1,6 +1,9 @@
-// Every run tests the executables built from the current sources.
+// Every run tests the executables built from the current sources, on a
+// machine that has what the suite needs (npm test installs it first; a
+// bare `vitest run` is told what is missing instead of failing tests).
 export default async function setup(): Promise<void> {
-  // @ts-expect-error: a plain .mjs build script without type declarations
-  const { buildCniBin } = await import('../../scripts/build.mjs');
+  // @ts-expect-error: plain .mjs scripts without type declarations
+  const [{ buildCniBin }, { ensure }] = await Promise.all([import('../../scripts/build.mjs'), import('../../scripts/test-deps.mjs')]);
+  if (ensure(['test'], { install: false }) !== 0) throw new Error('the machine lacks what the test suite needs (see the line above; npm test installs it)');
   await buildCniBin();
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Netns, createNetns, ipJson, runIn, shIn } from '../../helpers/netns.ts';
+import { startOwned } from '../../helpers/run.ts';
 import { containerIdFor } from '../../../src/cnitool/cli.ts';
 import { type CnitoolCall, cnitool, makeNode, netDir } from './chain.ts';
 import { cniPathDir } from './cniPath.ts';
@@ -77,10 +77,10 @@ async function ok(node: ReturnType<typeof makeNode>, verb: Parameters<typeof cni
 
 /** A TCP server in the pod namespace; resolves once it listens. */
 async function podServer(pod: Netns, port: number, reply: string) {
-  const child = spawn('ip', ['netns', 'exec', pod.name, process.execPath, '-e',
+  const child = startOwned('ip', ['netns', 'exec', pod.name, process.execPath, '-e',
     `require('net').createServer((s) => s.end(${JSON.stringify(reply)})).listen(${port}, () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
+    child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`pod server exited with ${code}`)));
   });
   return { stop: () => child.kill() };

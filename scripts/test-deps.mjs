@@ -1,0 +1,130 @@
+// What the test suites need from the machine, and installing it when it is
+// missing: `npm test` runs this first, so that on a fresh Debian machine the
+// README's test command is all a newcomer types (and all CI runs). When
+// everything is present it only looks at a few files and prints nothing.
+//
+//   node scripts/test-deps.mjs [suite ...]    suites: test (default), stress, package
+//   node scripts/test-deps.mjs --check ...    never install: name what is missing, exit 1
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The PowerShell the Windows tests run weft-hns.ps1 in, installed as a .NET global tool. */
+export const PWSH_VERSION = '7.6.9';
+const dotnetTools = path.join(os.homedir(), '.dotnet', 'tools');
+export const PWSH = path.join(dotnetTools, 'pwsh');
+
+// Not the caller's PATH: root's tools live in sbin, which a user's PATH may lack.
+const SEARCH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+const onPath = (cmd) => SEARCH.some((dir) => fs.existsSync(path.join(dir, cmd)));
+
+/**
+ * Each need: what is looked for, the Debian package that provides it, and why
+ * a suite needs it. `test` needs are also the stress suite's.
+ */
+const DEBIAN = [
+  { deb: 'iproute2', has: () => onPath('ip'), why: 'ip: network namespaces, bridges, veths' },
+  { deb: 'util-linux', has: () => onPath('nsenter'), why: 'nsenter: commands inside pod namespaces' },
+  { deb: 'procps', has: () => onPath('ps'), why: 'ps: the tests check that no process is left behind' },
+  { deb: 'iptables', has: () => onPath('iptables'), why: 'iptables: bridge ipMasq' },
+  { deb: 'nftables', has: () => onPath('nft'), why: 'nft: ipMasqBackend nftables and macspoofchk' },
+  { deb: 'iputils-ping', has: () => onPath('ping'), why: 'ping: pods reaching each other' },
+  { deb: 'containernetworking-plugins', has: () => fs.existsSync('/usr/lib/cni/host-local'), why: 'the reference plugins the tests compare weft with' },
+  { deb: 'golang-go', has: () => onPath('go'), why: 'go: builds a libcni client for the interop tests' },
+  {
+    deb: 'golang-github-appc-cni-dev',
+    has: () => fs.existsSync('/usr/share/gocode/src/github.com/containernetworking/cni/libcni'),
+    why: 'libcni source for that client',
+  },
+  { deb: 'mono-mcs', has: () => onPath('mcs'), why: 'mcs: compiles the HNS script\'s C# as C# 5 (Windows PowerShell 5.1\'s language)' },
+  { deb: 'gcc', has: () => onPath('gcc'), why: 'gcc: builds the native HNS stand-in the Windows tests load' },
+];
+
+const SUITES = { test: DEBIAN, stress: DEBIAN, package: DEBIAN };
+
+const pwshInstalled = () => fs.existsSync(PWSH) && fs.existsSync(path.join(dotnetTools, '.store', 'powershell', PWSH_VERSION));
+
+/** What is missing for these suites: Debian packages, and whether PowerShell is. */
+export function missing(suites = ['test']) {
+  const debs = new Set();
+  const why = [];
+  for (const suite of suites) {
+    for (const need of SUITES[suite] ?? []) {
+      if (!debs.has(need.deb) && !need.has()) {
+        debs.add(need.deb);
+        why.push(`${need.deb} (${need.why})`);
+      }
+    }
+  }
+  return { debs: [...debs], why, pwsh: !pwshInstalled() };
+}
+
+const say = (line) => process.stderr.write(`test-deps: ${line}\n`);
+
+/** Run a quiet install step; on failure show the end of its output. */
+function step(what, cmd, args) {
+  say(what);
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status === 0) return true;
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
+  say(`${cmd} ${args.join(' ')} failed (${r.error ? r.error.message : `exit status ${r.status}`}):\n${out}`);
+  return false;
+}
+
+function howTo({ debs, pwsh }) {
+  const parts = [];
+  if (debs.length) parts.push(`apt-get install -y --no-install-recommends ${debs.join(' ')}`);
+  if (pwsh) parts.push(`dotnet tool install --global PowerShell --version ${PWSH_VERSION}`);
+  return parts.join(' && ');
+}
+
+/** Install what is missing, or say in one line why that cannot be done here. Returns an exit status. */
+export function ensure(suites, { install = true } = {}) {
+  const need = missing(suites);
+  if (need.debs.length === 0 && !need.pwsh) return 0;
+  const what = [...need.why, ...(need.pwsh ? [`PowerShell ${PWSH_VERSION} (pwsh: runs weft-hns.ps1 in the Windows tests)`] : [])];
+  const cannot = !install
+    ? 'not installing (--check)'
+    : process.getuid?.() !== 0
+      ? 'not root, so not installing'
+      : need.debs.length && !onPath('apt-get')
+        ? 'no apt-get (not Debian), so not installing'
+        : need.pwsh && !onPath('dotnet')
+          ? 'no dotnet (the .NET SDK installs PowerShell), so not installing'
+          : '';
+  if (cannot) {
+    say(`missing ${what.join('; ')}: ${cannot}; as root on Debian run: ${howTo(need)}`);
+    return 1;
+  }
+  if (need.debs.length) {
+    if (!step('apt-get update', 'apt-get', ['update', '-q'])) return 1;
+    if (!step(`installing ${need.debs.join(' ')}`, 'apt-get', ['install', '-y', '-q', '--no-install-recommends', ...need.debs])) return 1;
+  }
+  if (need.pwsh) {
+    const dotnet = SEARCH.map((d) => path.join(d, 'dotnet')).find((f) => fs.existsSync(f));
+    const args = ['tool', 'install', '--global', 'PowerShell', '--version', PWSH_VERSION];
+    // A pwsh of another version is replaced, not kept beside.
+    if (fs.existsSync(PWSH)) spawnSync(dotnet, ['tool', 'uninstall', '--global', 'PowerShell'], { stdio: 'ignore' });
+    if (!step(`installing PowerShell ${PWSH_VERSION} (dotnet tool)`, dotnet, args)) return 1;
+  }
+  const left = missing(suites);
+  if (left.debs.length || left.pwsh) {
+    say(`still missing after installing: ${[...left.why, ...(left.pwsh ? ['pwsh'] : [])].join('; ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const suites = args.filter((a) => !a.startsWith('--'));
+  for (const s of suites) {
+    if (!Object.hasOwn(SUITES, s)) {
+      say(`unknown suite "${s}" (test, stress, package)`);
+      process.exit(2);
+    }
+  }
+  process.exitCode = ensure(suites.length ? suites : ['test'], { install: !args.includes('--check') });
+}
