@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import type { Result100, Route } from '../../cni/result/types.ts';
-import { goIPConfig } from '../../net/gofmt.ts';
+import { goIPConfig } from '../../cni/result/go-format.ts';
 import { type CIDR, type IP, formatIP, networkOf, parseCIDR, parseIP } from '../../net/ip.ts';
 import type { IpCommand } from './iproute.ts';
 import { type PodSysctl, type PodWork, podBatch } from './pod.ts';

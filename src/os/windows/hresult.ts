@@ -1,4 +1,4 @@
-import type { Tolerance } from './plan.ts';
+import type { Tolerance } from './plan-language.ts';
 
 // The HNS/HCN failures weft tells apart. HNS reports them two ways: a failing
 // HRESULT from HNSCall or an Hcn* function, or (v1 API) a response envelope

@@ -6,7 +6,7 @@ import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { getSelfPath } from '../../cni/self.ts';
 import type { Env } from '../../cni/skel.ts';
-import type { Plan } from './plan.ts';
+import type { Plan } from './plan-language.ts';
 
 // The one way weft runs PowerShell: the shipped script, started once per CNI
 // command with a fixed command line; the plan travels as JSON in an

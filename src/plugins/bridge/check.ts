@@ -4,7 +4,7 @@ import { CniError, ErrorCode, errorText } from '../../cni/errors.ts';
 import { toResult100 } from '../../cni/result/convert.ts';
 import type { Interface100, Route } from '../../cni/result/types.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { goRoute } from '../../net/gofmt.ts';
+import { goRoute } from '../../cni/result/go-format.ts';
 import { type CIDR, bitsOf, formatCIDR, formatIP, networkOf, parseCIDR, parseIP } from '../../net/ip.ts';
 import { ipJson } from '../../os/linux/iproute.ts';
 import { checkNetns } from '../../os/linux/netns.ts';

@@ -6,10 +6,10 @@ import { log } from '../../cni/log.ts';
 import { encodeResult } from '../../cni/result/encode.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { checkDelegateDict, loadFlannelConf } from './conf.ts';
-import { buildDelegate, encodeDelegate } from './delegateConf.ts';
+import { buildDelegate, encodeDelegate } from './delegate-conf.ts';
 import { flannelOS, scratchKey } from './platform.ts';
-import { scratchStore } from './scratchStore.ts';
-import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnetEnv.ts';
+import { scratchStore } from './scratch-store.ts';
+import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnet-env.ts';
 
 // ADD: build the delegate config, save it for DEL, run the delegate and print
 // its result as it is. A failed delegate ADD is undone at once (delegate DEL,

@@ -2,10 +2,10 @@ import { delegateCheck } from '../../cni/delegate.ts';
 import { isPlainObject, parseJson } from '../../cni/json.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { type JsonObject, loadFlannelConf } from './conf.ts';
-import { buildDelegate, encodeDelegate } from './delegateConf.ts';
+import { buildDelegate, encodeDelegate } from './delegate-conf.ts';
 import { flannelOS, scratchKey } from './platform.ts';
-import { scratchStore } from './scratchStore.ts';
-import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnetEnv.ts';
+import { scratchStore } from './scratch-store.ts';
+import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnet-env.ts';
 
 // CHECK asks the delegate to verify the container's networking, with the
 // config it was set up with (the saved one) and the runtime's prevResult.

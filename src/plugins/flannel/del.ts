@@ -2,11 +2,11 @@ import { delegateDel } from '../../cni/delegate.ts';
 import { errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { cleanupConf } from './cleanupConf.ts';
+import { cleanupConf } from './cleanup-conf.ts';
 import { loadFlannelConf } from './conf.ts';
-import { encodeDelegate } from './delegateConf.ts';
+import { encodeDelegate } from './delegate-conf.ts';
 import { flannelOS, scratchKey } from './platform.ts';
-import { scratchStore } from './scratchStore.ts';
+import { scratchStore } from './scratch-store.ts';
 
 // DEL replays the saved delegate config. The file goes only after the
 // delegate DEL succeeded, so a failed DEL can be retried. Without a usable

@@ -3,12 +3,12 @@ import { delegateGC } from '../../cni/delegate.ts';
 import { CniError, asCniError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { cleanupConf } from './cleanupConf.ts';
+import { cleanupConf } from './cleanup-conf.ts';
 import { loadFlannelConf } from './conf.ts';
-import { encodeDelegate } from './delegateConf.ts';
+import { encodeDelegate } from './delegate-conf.ts';
 import { flannelOS } from './platform.ts';
-import { scratchStore } from './scratchStore.ts';
-import { subnetEnvWaitMs } from './subnetEnv.ts';
+import { scratchStore } from './scratch-store.ts';
+import { subnetEnvWaitMs } from './subnet-env.ts';
 
 // GC (CNI 1.1): saved configs of containers the runtime no longer knows are
 // removed, and GC goes on to the delegate, whose IPAM then drops their

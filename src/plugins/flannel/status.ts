@@ -2,9 +2,9 @@ import { delegateStatus } from '../../cni/delegate.ts';
 import { ErrorCode } from '../../cni/errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { loadFlannelConf } from './conf.ts';
-import { buildDelegate, encodeDelegate } from './delegateConf.ts';
+import { buildDelegate, encodeDelegate } from './delegate-conf.ts';
 import { flannelOS } from './platform.ts';
-import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnetEnv.ts';
+import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnet-env.ts';
 
 // STATUS (CNI 1.1): flannel can add pods once flanneld has written
 // subnet.env; after that, readiness is the delegate's to tell.

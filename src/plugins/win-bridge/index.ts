@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { type CIDR, type IP, formatCIDR, formatIP, ipEqual, networkOf, parseCIDR } from '../../net/ip.ts';
-import { onlyIf } from '../../os/windows/plan.ts';
+import { onlyIf } from '../../os/windows/plan-language.ts';
 import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
 import { type Flavour, hnsPlugin } from '../windows-common/plugin.ts';
 import {

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
-import { and, exists, fromOutput, isIn, not, onlyIf, ref } from '../../os/windows/plan.ts';
+import { and, exists, fromOutput, isIn, not, onlyIf, ref } from '../../os/windows/plan-language.ts';
 import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
-import { v1NetworkStep } from '../windows-common/plans.ts';
+import { v1NetworkStep } from '../windows-common/command-plans.ts';
 import { type Flavour, type Lease, hnsPlugin } from '../windows-common/plugin.ts';
 import {
   loopbackDsrPolicy,

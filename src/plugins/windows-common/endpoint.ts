@@ -3,7 +3,7 @@ import { isPlainObject } from '../../cni/json.ts';
 import { fieldCI } from '../../cni/keys.ts';
 import type { DNS, IPConfig100, Interface100, Result100 } from '../../cni/result/types.ts';
 import { type CIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
-import type { PathElem } from '../../os/windows/plan.ts';
+import type { PathElem } from '../../os/windows/plan-language.ts';
 import type { ApiVersion } from './conf.ts';
 
 // The endpoint weft asks HNS for, and the CNI result read back from what HNS

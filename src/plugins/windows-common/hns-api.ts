@@ -9,7 +9,7 @@ import {
   jsonNode,
   ref,
   text,
-} from '../../os/windows/plan.ts';
+} from '../../os/windows/plan-language.ts';
 import type { ApiVersion } from './conf.ts';
 
 // The HNS operations the plugins use, as plan steps, in the two dialects:

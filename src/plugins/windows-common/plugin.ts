@@ -9,13 +9,13 @@ import type { CmdArgs, Plugin } from '../../cni/skel.ts';
 import { ALL_VERSIONS } from '../../cni/version.ts';
 import { type CIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
 import { hex } from '../../os/windows/hresult.ts';
-import type { Cond, Step } from '../../os/windows/plan.ts';
+import type { Cond, Step } from '../../os/windows/plan-language.ts';
 import { type PlanAnswer, type PlanFailure, runPlan } from '../../os/windows/powershell.ts';
 import { type ApiVersion, type HnsNetConf, apiVersionOf, mergedDns, networkWaitMs, validateForAdd } from './conf.ts';
 import { addResult, endpointFacts, pick } from './endpoint.ts';
 import { endpointName, isSharedNetns, namespaceId, requireNamespaceId } from './endpoint-name.ts';
 import { hnsApi } from './hns-api.ts';
-import { type BuiltPlan, addPlan, backoffDelays, checkPlan, delPlan, networkIdValue } from './plans.ts';
+import { type BuiltPlan, addPlan, backoffDelays, checkPlan, delPlan, networkIdValue } from './command-plans.ts';
 import { forApi, userPolicyValues } from './policies.ts';
 
 // win-bridge and win-overlay share their commands; a Flavour says what

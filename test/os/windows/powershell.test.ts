@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
 import { setSelfPath } from '../../../src/cni/self.ts';
-import { eq, plan } from '../../../src/os/windows/plan.ts';
+import { eq, plan } from '../../../src/os/windows/plan-language.ts';
 import { REQUEST_VAR, powershellArgs, powershellPath, runPlan, scriptPath } from '../../../src/os/windows/powershell.ts';
 import { cniBin, tempDir, writeScript } from '../../helpers/tmp.ts';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Language, type Node, Parser } from 'web-tree-sitter';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COND_KINDS, JSON_KINDS, PLAN_OPS } from '../../../src/os/windows/plan.ts';
+import { COND_KINDS, JSON_KINDS, PLAN_OPS } from '../../../src/os/windows/plan-language.ts';
 import { SCRIPT_NAME } from '../../../src/os/windows/powershell.ts';
 import { cniBin, repoRoot, tempDir } from '../../helpers/tmp.ts';
 

@@ -5,10 +5,10 @@ import { type Netns, createNetns, ipJson, runIn, shIn } from '../../helpers/netn
 import { startOwned } from '../../helpers/run.ts';
 import { containerIdFor } from '../../../src/cnitool/cli.ts';
 import { type CnitoolCall, cnitool, makeNode, netDir } from './chain.ts';
-import { cniPathDir } from './cniPath.ts';
+import { cniPathDir } from './cni-path.ts';
 import { SUBNET_DUAL, SUBNET_V4, SUBNET_V6 } from './helpers.ts';
 
-// flannel with real delegates (see cniPath.ts for which), as root, in a host
+// flannel with real delegates (see cni-path.ts for which), as root, in a host
 // and a pod network namespace per test, driven by weft's cnitool as a
 // container runtime would drive it.
 

@@ -8,7 +8,7 @@
 # on standard output. The request is only ever read as data: it is parsed by
 # ConvertFrom-Json and walked by the functions below; no part of it is run as
 # code, used as a command name, or compiled. The plan language is documented in
-# src/os/windows/plan.ts; the test stand-in implements the same semantics.
+# src/os/windows/plan-language.ts.
 #
 # HNS is reached directly: HNSCall in vmcompute.dll (the v1 JSON API) and the
 # Hcn* functions of computenetwork.dll (HCN, schema v2). hns.psm1 is not needed.

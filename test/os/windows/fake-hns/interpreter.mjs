@@ -1,6 +1,6 @@
 // The plan interpreter of weft-hns.ps1, step for step, over the HNS model
 // instead of vmcompute.dll/computenetwork.dll. The semantics are those
-// written down in src/os/windows/plan.ts; where PowerShell has a quirk that
+// written down in src/os/windows/plan-language.ts; where PowerShell has a quirk that
 // matters (ignoring case in member names, [string] of null being ""), the
 // same is done here.
 import { hcnCreateEndpoint, hcnDeleteEndpoint, hcnGet, hcnList, hcnModifyNamespace, hnsCall, win32Text } from './hns-model.mjs';

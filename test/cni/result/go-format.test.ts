@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goIPConfig, goRoute } from '../../src/net/gofmt.ts';
+import { goIPConfig, goRoute } from '../../../src/cni/result/go-format.ts';
 
 describe('Go formatting of CNI types', () => {
   it('prints a route like types.Route.String()', () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
 import { formatCIDR } from '../../../src/net/ip.ts';
-import { type SubnetEnv, parseSubnetEnv, readSubnetEnv, subnetEnvWaitMs } from '../../../src/plugins/flannel/subnetEnv.ts';
+import { type SubnetEnv, parseSubnetEnv, readSubnetEnv, subnetEnvWaitMs } from '../../../src/plugins/flannel/subnet-env.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { SUBNET_DUAL, SUBNET_V4, SUBNET_V4_TWO_NETWORKS, SUBNET_V6 } from './helpers.ts';
 

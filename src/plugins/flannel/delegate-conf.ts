@@ -4,7 +4,7 @@ import { canonicalKeys, keyCI } from '../../cni/keys.ts';
 import { type CIDR, addToIP, formatCIDR, formatIP, lastAddressOf, networkOf, parseCIDR, parseIP } from '../../net/ip.ts';
 import { type FlannelConf, type JsonObject, checkDelegateDict } from './conf.ts';
 import type { FlannelOS } from './platform.ts';
-import type { SubnetEnv } from './subnetEnv.ts';
+import type { SubnetEnv } from './subnet-env.ts';
 
 // The delegate's network config: a pure function of flannel's config, the
 // node's subnet.env and the OS flavour, field for field what the reference

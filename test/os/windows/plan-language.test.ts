@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eq, fromOutput, jsonNode, onlyIf, ref } from '../../../src/os/windows/plan.ts';
-import { addPlan, backoffDelays, checkPlan, delPlan } from '../../../src/plugins/windows-common/plans.ts';
+import { eq, fromOutput, jsonNode, onlyIf, ref } from '../../../src/os/windows/plan-language.ts';
+import { addPlan, backoffDelays, checkPlan, delPlan } from '../../../src/plugins/windows-common/command-plans.ts';
 
 describe('jsonNode', () => {
   it('renders plain values as one raw JSON text', () => {

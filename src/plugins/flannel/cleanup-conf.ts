@@ -1,9 +1,9 @@
 import { errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { FlannelConf, JsonObject } from './conf.ts';
-import { buildDelegate, ipamOnlyConf } from './delegateConf.ts';
+import { buildDelegate, ipamOnlyConf } from './delegate-conf.ts';
 import type { FlannelOS } from './platform.ts';
-import { readSubnetEnv } from './subnetEnv.ts';
+import { readSubnetEnv } from './subnet-env.ts';
 
 // The config DEL and GC hand on when no saved one can be used: the delegate
 // config rebuilt from today's conf and subnet.env, or, when that cannot be

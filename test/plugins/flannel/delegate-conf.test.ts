@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
 import { type FlannelConf, loadFlannelConf } from '../../../src/plugins/flannel/conf.ts';
-import { buildDelegate, encodeDelegate, ipamOnlyConf } from '../../../src/plugins/flannel/delegateConf.ts';
-import { parseSubnetEnv } from '../../../src/plugins/flannel/subnetEnv.ts';
+import { buildDelegate, encodeDelegate, ipamOnlyConf } from '../../../src/plugins/flannel/delegate-conf.ts';
+import { parseSubnetEnv } from '../../../src/plugins/flannel/subnet-env.ts';
 import { SUBNET_DUAL, SUBNET_V4, SUBNET_V4_TWO_NETWORKS, SUBNET_V6 } from './helpers.ts';
 
 // The delegate config as a pure function of (conf, subnet.env, OS): the

@@ -4,8 +4,9 @@ import { isPlainObject } from '../../cni/json.ts';
 // a "plan", an ordered list of HNS operations. The plugins decide everything
 // here in TypeScript; the script only walks the plan, so its text and command
 // line are the same for every request, and nothing in a request is ever run as
-// code. The script and the test stand-in (test/os/windows/fake-hns) implement
-// exactly the semantics written down in this file.
+// code. The script implements exactly the semantics written down in this
+// file; the plans themselves (ADD, DEL, CHECK) are built in
+// src/plugins/windows-common/command-plans.ts.
 //
 // Plan    {plan: "weft-hns/1", steps: Step[]}
 // Step    {id, op, ...op fields, when?, select?, retry?, tolerate?, require?, undo?}

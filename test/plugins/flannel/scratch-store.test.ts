@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { scratchStore } from '../../../src/plugins/flannel/scratchStore.ts';
+import { scratchStore } from '../../../src/plugins/flannel/scratch-store.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 
 // Saved delegate configs: whole or absent, private, and always inside dataDir.

@@ -1,5 +1,5 @@
-import type { IPConfig100, Route } from '../cni/result/types.ts';
-import { type CIDR, bitsOf, formatIP, maskOf, parseCIDR } from './ip.ts';
+import type { IPConfig100, Route } from './types.ts';
+import { type CIDR, bitsOf, formatIP, maskOf, parseCIDR } from '../../net/ip.ts';
 
 // How Go's fmt prints the CNI types the reference plugins put into error
 // messages, so weft's messages read the same.

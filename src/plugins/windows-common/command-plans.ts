@@ -15,12 +15,13 @@ import {
   ref,
   refOr,
   text,
-} from '../../os/windows/plan.ts';
+} from '../../os/windows/plan-language.ts';
 import type { ApiVersion } from './conf.ts';
 import { type EndpointSpec, endpointBody } from './endpoint.ts';
 import { type HnsApi, hnsApi, hnsV1 } from './hns-api.ts';
 
-// The plans of ADD, DEL and CHECK. Each command is one plan, so one
+// The plans of ADD, DEL and CHECK, in the plan language of
+// src/os/windows/plan-language.ts. Each command is one plan, so one
 // PowerShell process does all its HNS work; the decisions that depend on what
 // HNS holds (reuse or create, which policies) are conditions in the plan,
 // decided here.
