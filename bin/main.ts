@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { setSelfPath } from '../src/cni/self.ts';
+import { setSelf } from '../src/cni/self.ts';
 import { type Plugin, runPlugin } from '../src/cni/skel.ts';
 import { ALL_VERSIONS, encodeVersionInfo } from '../src/cni/version.ts';
 import { PLUGIN_TYPES, isPluginType, loadPlugin } from '../src/plugins/registry.ts';
@@ -67,7 +67,7 @@ function usage(): number {
 
 async function main(): Promise<number> {
   const inv = currentInvocation();
-  setSelfPath(inv.self);
+  setSelf(inv.self, loadPlugin);
   let { name, args } = inv;
   if (!isPluginType(name) && name !== 'cnitool') {
     const [first, ...rest] = args;

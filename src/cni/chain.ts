@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from './errors.ts';
-import type { Env } from './skel.ts';
+import type { Env } from './env.ts';
 
 // The plugin types running in one delegation chain (flannel, bridge,
 // host-local), passed down in the environment so that it also survives an

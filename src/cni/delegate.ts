@@ -1,10 +1,10 @@
-import { loadPlugin } from '../plugins/registry.ts';
 import { DELEGATION_CHAIN_VAR, delegateChain } from './chain.ts';
 import { confBytes, execPlugin, findInPath, pluginError, resultFromStdout, splitPathList } from './invoke.ts';
 import { log } from './log.ts';
 import type { AnyResult } from './result/types.ts';
-import { isSelf } from './self.ts';
-import { type Env, runPlugin } from './skel.ts';
+import { selfPlugin } from './self.ts';
+import type { Env } from './env.ts';
+import { runPlugin } from './skel.ts';
 
 // Delegation (spec §4, pkg/invoke/delegate.go): find the plugin on CNI_PATH,
 // run it with the caller's environment and only CNI_COMMAND changed. When the
@@ -26,7 +26,7 @@ async function delegate(command: DelegateCommand, type: string, conf: unknown, c
   const stdin = confBytes(conf);
   const env = { ...ctx.env, CNI_COMMAND: command, [DELEGATION_CHAIN_VAR]: chain };
   const stderr = ctx.stderr ?? defaultStderr;
-  const plugin = isSelf(file) ? await loadPlugin(type) : undefined;
+  const plugin = await selfPlugin(file, type);
   if (plugin) {
     log.debug(`delegate ${command} in process`, { type });
     const outcome = await runPlugin(plugin, { env, readStdin: () => stdin, stderr });

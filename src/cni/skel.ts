@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { enterChain } from './chain.ts';
+import type { Env } from './env.ts';
 import { CniError, ErrorCode, asCniError } from './errors.ts';
 import { goJsonTypeName, isPlainObject, marshalIndent, parseJson } from './json.ts';
 import { fieldCI } from './keys.ts';
@@ -10,8 +11,6 @@ import { decodeVersion, encodeVersionInfo, incompatibleVersionError, versionAtLe
 // The protocol frame every plugin runs in: the same steps, order and messages
 // as Go's pkg/skel, but as a pure function of (environment, stdin) so that a
 // plugin can be run in process by another plugin exactly as if exec'd.
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface CmdArgs {
   containerId: string;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { splitPathList } from '../cni/invoke.ts';
 import { isPlainObject, parseJson } from '../cni/json.ts';
-import type { Env } from '../cni/skel.ts';
+import type { Env } from '../cni/env.ts';
 import type { CniConfig, RuntimeConf } from './runtime.ts';
 
 // How cnitool (upstream 1.3) turns its environment and arguments into a

@@ -1,6 +1,6 @@
 import { errorText } from '../cni/errors.ts';
 import { encodeResult } from '../cni/result/encode.ts';
-import type { Env } from '../cni/skel.ts';
+import type { Env } from '../cni/env.ts';
 import { cniConfigFromEnv, netConfDir, runtimeFromEnv, usage } from './cli.ts';
 import { loadNetworkConf } from './conf.ts';
 import { addNetworkList, checkNetworkList, delNetworkList, gcNetworkList, getStatusNetworkList } from './list.ts';

@@ -1,4 +1,4 @@
-import type { Env } from '../cni/skel.ts';
+import type { Env } from '../cni/env.ts';
 
 // The two halves of a runtime's request, as libcni splits them: how to run
 // plugins (CniConfig: where they are, where the cache lives, what

@@ -5,7 +5,8 @@ import { DELEGATION_CHAIN_VAR } from '../../src/cni/chain.ts';
 import { delegateAdd, delegateDel } from '../../src/cni/delegate.ts';
 import { CniError } from '../../src/cni/errors.ts';
 import { configureLog } from '../../src/cni/log.ts';
-import { setSelfPath } from '../../src/cni/self.ts';
+import { setSelf } from '../../src/cni/self.ts';
+import { loadPlugin } from '../../src/plugins/registry.ts';
 import { runPlugin } from '../../src/cni/skel.ts';
 import { plugin as flannel } from '../../src/plugins/flannel/index.ts';
 import { cniBin, tempDir, writeScript } from '../helpers/tmp.ts';
@@ -54,7 +55,7 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}'`,
   it("runs weft's own plugins in process, with the same outcome as an exec", async () => {
     const logFile = path.join(tempDir(), 'log');
     configureLog({ env: logFile, envLevel: 'debug' });
-    setSelfPath(path.join(cniBin, 'weft.cjs'));
+    setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
     const inProcess = await delegateAdd('bridge', conf, { env: env(cniBin, { WEFT_LOG_FILE: logFile, WEFT_LOG_LEVEL: 'debug' }) }).catch(
       (e: unknown) => e as CniError,
     );
@@ -73,15 +74,15 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}'`,
 
     expect(inProcess).toBeInstanceOf(CniError);
     expect((inProcess as CniError).toJSON()).toEqual((execd as CniError).toJSON());
-    setSelfPath('');
+    setSelf('', loadPlugin);
   });
 
   it('refuses a delegation loop with a config error instead of recursing without end (in process and exec\'d)', async () => {
     // A bridge whose IPAM is a bridge: DEL of a pod whose netns is gone goes straight to IPAM.
     const loop = { cniVersion: '1.0.0', name: 'net', type: 'bridge', ipam: { type: 'bridge' } };
-    setSelfPath(path.join(cniBin, 'weft.cjs'));
+    setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
     const inProcess = await delegateDel('bridge', loop, { env: env(cniBin) }).catch((e: unknown) => e as CniError);
-    setSelfPath('');
+    setSelf('', loadPlugin);
     expect(inProcess).toBeInstanceOf(CniError);
     expect((inProcess as CniError).toJSON()).toEqual({ code: 7, msg: 'delegation loop: bridge -> bridge: a delegate or ipam type names a plugin that is already running' });
     const execd = await delegateDel('bridge', loop, { env: env(cniBin) }).catch((e: unknown) => e as CniError);
@@ -102,9 +103,9 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}'`,
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'subnet.env'), 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
     const flannelConf = { cniVersion: '1.0.0', name: 'net', type: 'flannel', subnetFile: path.join(dir, 'subnet.env'), dataDir: path.join(dir, 'saved'), delegate: { type: 'flannel' } };
-    setSelfPath(path.join(cniBin, 'weft.cjs'));
+    setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
     const out = await runPlugin(flannel, { env: env(cniBin, { WEFT_FLANNEL_SUBNET_WAIT_MS: '0' }), readStdin: () => Buffer.from(JSON.stringify(flannelConf)), stderr: () => {} });
-    setSelfPath('');
+    setSelf('', loadPlugin);
     expect(out.exitCode).toBe(1);
     expect(JSON.parse(out.stdout)).toEqual({
       code: 7,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../src/cni/errors.ts';
-import { type Env, type Plugin, type Verb, runPlugin } from '../../src/cni/skel.ts';
+import type { Env } from '../../src/cni/env.ts';
+import { type Plugin, type Verb, runPlugin } from '../../src/cni/skel.ts';
 
 // The dispatcher cases of Go's pkg/skel tests (cni-spec.md §4.1), run
 // against weft's protocol frame.

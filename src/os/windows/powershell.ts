@@ -5,7 +5,7 @@ import * as z from 'zod/mini';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { getSelfPath } from '../../cni/self.ts';
-import type { Env } from '../../cni/skel.ts';
+import type { Env } from '../../cni/env.ts';
 import type { Plan } from './plan-language.ts';
 
 // The one way weft runs PowerShell: the shipped script, started once per CNI

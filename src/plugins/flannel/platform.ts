@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { isValidName } from '../../cni/names.ts';
-import type { Env } from '../../cni/skel.ts';
+import type { Env } from '../../cni/env.ts';
 
 // Which delegate flavour flannel builds (Linux bridge or Windows HNS) and how
 // it names a container's saved delegate config. The flavour follows the

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
-import type { Env } from '../../cni/skel.ts';
+import type { Env } from '../../cni/env.ts';
 import { type CIDR, networkOf, parseCIDR } from '../../net/ip.ts';
 import { goPathError } from '../../cni/oserror.ts';
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
-import { setSelfPath } from '../../../src/cni/self.ts';
+import { setSelf } from '../../../src/cni/self.ts';
+import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { eq, plan } from '../../../src/os/windows/plan-language.ts';
 import { REQUEST_VAR, powershellArgs, powershellPath, runPlan, scriptPath } from '../../../src/os/windows/powershell.ts';
 import { cniBin, tempDir, writeScript } from '../../helpers/tmp.ts';
@@ -12,8 +13,8 @@ import { cniBin, tempDir, writeScript } from '../../helpers/tmp.ts';
 const answer = '{"ok":true,"outputs":{"t":true},"ran":["t"],"stopped":null,"error":null,"tolerated":[],"undone":[]}';
 const onePlan = plan([{ id: 't', op: 'test', cond: eq(1, 1) }]);
 
-beforeEach(() => setSelfPath(path.join(cniBin, 'weft.cjs')));
-afterEach(() => setSelfPath(''));
+beforeEach(() => setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin));
+afterEach(() => setSelf('', loadPlugin));
 
 function fakeExe(body: string): { exe: string; dir: string } {
   const dir = tempDir();
@@ -80,9 +81,9 @@ describe('runPlan', () => {
   it('finds the script beside weft, and says so when it is missing', () => {
     expect(scriptPath()).toBe(path.join(cniBin, 'weft-hns.ps1'));
     const elsewhere = tempDir();
-    setSelfPath(path.join(elsewhere, 'weft.exe'));
+    setSelf(path.join(elsewhere, 'weft.exe'), loadPlugin);
     expect(() => scriptPath()).toThrow(`${path.join(elsewhere, 'weft-hns.ps1')} is missing`);
-    setSelfPath('');
+    setSelf('', loadPlugin);
     expect(() => scriptPath()).toThrow("the path of weft's executable is unknown");
   });
 });

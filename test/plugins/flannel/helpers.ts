@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Env, runPlugin } from '../../../src/cni/skel.ts';
+import type { Env } from '../../../src/cni/env.ts';
+import { runPlugin } from '../../../src/cni/skel.ts';
 import { plugin } from '../../../src/plugins/flannel/index.ts';
 import { tempDir, writeScript } from '../../helpers/tmp.ts';
 

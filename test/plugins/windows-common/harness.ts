@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { setSelfPath } from '../../../src/cni/self.ts';
+import { setSelf } from '../../../src/cni/self.ts';
+import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { type Plugin, runPlugin } from '../../../src/cni/skel.ts';
 import { FakeHns } from '../../os/windows/fake-hns/fake-hns.ts';
 import { cniBin, tempDir } from '../../helpers/tmp.ts';
@@ -9,7 +10,7 @@ import { cniBin, tempDir } from '../../helpers/tmp.ts';
 // weft's host-local (in process too) as IPAM in a temporary dataDir.
 // weft-hns.ps1 is found beside weft's executable: the built dist/cni-bin.
 
-setSelfPath(path.join(cniBin, 'weft.cjs'));
+setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
 
 /** CNI_PATH for the IPAM delegate: weft's own build, so host-local runs in process. */
 export const IPAM_CNI_PATH = cniBin;

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { setSelfPath } from '../../../src/cni/self.ts';
-import { type Env, runPlugin } from '../../../src/cni/skel.ts';
+import { setSelf } from '../../../src/cni/self.ts';
+import type { Env } from '../../../src/cni/env.ts';
+import { runPlugin } from '../../../src/cni/skel.ts';
 import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { cniBin, tempDir, writeScript } from '../../helpers/tmp.ts';
 
@@ -305,7 +306,7 @@ export async function fuzzPlugins(numRuns: number, seed?: number): Promise<FuzzS
   const started = Date.now();
   const root = tempDir('weft-fuzz-');
   // weft's plugins on CNI_PATH are this process (in process delegation).
-  setSelfPath(path.join(cniBin, 'weft.cjs'));
+  setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
   const bin = path.join(root, 'bin');
   const binNoIpam = path.join(root, 'bin-no-ipam');
   for (const [dir, types] of [[bin, TYPES], [binNoIpam, TYPES.filter((t) => t !== 'host-local')]] as const) {
