@@ -15,8 +15,6 @@ export const ErrorCode = {
   Internal: 999,
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | number;
-
 /**
  * The one error type that crosses module boundaries. It carries the CNI code
  * all the way to stdout, so no layer has to guess a code from a message.
@@ -45,9 +43,6 @@ export class CniError extends Error {
     return new CniError(this.code, `${prefix}: ${this.msg}`, this.details);
   }
 }
-
-export const cniError = (code: number, msg: string, details = ''): CniError =>
-  new CniError(code, msg, details);
 
 /** Any thrown value as a CniError; foreign errors become code 999 like skel does. */
 export function asCniError(err: unknown): CniError {

@@ -44,12 +44,6 @@ export function compareVersions(a: string, b: string): number {
 
 export const versionAtLeast = (version: string, min: string): boolean => compareVersions(version, min) >= 0;
 
-/** VersionsStartingFrom: the supported versions from `min` on. */
-export function versionsStartingFrom(min: string): string[] {
-  const idx = ALL_VERSIONS.indexOf(min as (typeof ALL_VERSIONS)[number]);
-  return idx < 0 ? [] : ALL_VERSIONS.slice(idx);
-}
-
 /**
  * create.DecodeVersion: the `cniVersion` of a config or result document;
  * absent or empty means 0.1.0.

@@ -18,8 +18,6 @@ export interface CIDR {
 
 export const bitsOf = (family: Family): number => (family === 4 ? 32 : 128);
 
-const MAPPED_PREFIX = 0xffffn << 32n;
-
 function parseIPv4(s: string): bigint | undefined {
   const parts = s.split('.');
   if (parts.length !== 4) return undefined;
@@ -172,4 +170,3 @@ export function addToIP(ip: IP, n: bigint): IP | undefined {
   return { family: ip.family, value: v };
 }
 
-export const isIPv4String = (s: string): boolean => parseIP(s)?.family === 4;

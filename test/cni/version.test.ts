@@ -8,7 +8,6 @@ import {
   incompatibleVersionError,
   parseVersion,
   versionAtLeast,
-  versionsStartingFrom,
 } from '../../src/cni/version.ts';
 
 // pkg/version tests (cni-spec.md §4.4).
@@ -49,9 +48,6 @@ describe('ordering', () => {
 describe('supported versions', () => {
   it('are the seven spec versions', () => {
     expect(ALL_VERSIONS).toEqual(['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0']);
-  });
-  it('VersionsStartingFrom("0.3.1")', () => {
-    expect(versionsStartingFrom('0.3.1')).toEqual(['0.3.1', '0.4.0', '1.0.0', '1.1.0']);
   });
   it('VERSION output is compact JSON with a newline', () => {
     expect(encodeVersionInfo(['9.8.7', '10.0.0'])).toBe('{"cniVersion":"1.1.0","supportedVersions":["9.8.7","10.0.0"]}\n');

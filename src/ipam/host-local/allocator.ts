@@ -55,16 +55,6 @@ function segments(set: RangeSet, lastReserved: IP | undefined): Segment[] {
 
 const gatewayValue = (r: Range): bigint | undefined => r.gateway?.value;
 
-/** Every candidate in the reference's order (its RangeIter), for tests and small sets. */
-export function* candidates(set: RangeSet, lastReserved: IP | undefined): Generator<Candidate> {
-  for (const s of segments(set, lastReserved)) {
-    const family = s.range.rangeStart.family;
-    for (let v = s.from; v <= s.to; v++) {
-      if (v !== gatewayValue(s.range)) yield { ip: { family, value: v }, range: s.range };
-    }
-  }
-}
-
 /** The first free candidate in the reference's order, or undefined when the set is exhausted. */
 export function firstFree(set: RangeSet, lastReserved: IP | undefined, taken: TakenAddresses): Candidate | undefined {
   for (const s of segments(set, lastReserved)) {

@@ -117,11 +117,6 @@ export interface Plan {
   steps: Step[];
 }
 
-/** Every op a plan can hold; the script's dispatch must know each (a test checks). */
-export const PLAN_OPS = ['hns', 'hcn.list', 'hcn.get', 'hcn.createEndpoint', 'hcn.deleteEndpoint', 'hcn.modifyNamespace', 'test'] as const;
-export const COND_KINDS = ['eq', 'in', 'ge', 'exists', 'not', 'and', 'or'] as const;
-export const JSON_KINDS = ['raw', 'ref', 'concat', 'list'] as const;
-
 export const plan = (steps: Step[]): Plan => ({ plan: PLAN_FORMAT, steps });
 
 /** A reference to (part of) an earlier step's output. */
