@@ -102,9 +102,9 @@ echo '{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24"}]}'`,
   it('refuses a flannel whose delegate is flannel at once, before the nested one reads the default subnet.env', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'subnet.env'), 'FLANNEL_NETWORK=10.1.0.0/16\nFLANNEL_SUBNET=10.1.17.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
-    const flannelConf = { cniVersion: '1.0.0', name: 'net', type: 'flannel', subnetFile: path.join(dir, 'subnet.env'), dataDir: path.join(dir, 'saved'), delegate: { type: 'flannel' } };
+    const flannelConf = { cniVersion: '1.0.0', name: 'net', type: 'flannel', subnetFile: path.join(dir, 'subnet.env'), subnetFileWaitSeconds: 0, dataDir: path.join(dir, 'saved'), delegate: { type: 'flannel' } };
     setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
-    const out = await runPlugin(flannel, { env: env(cniBin, { WEFT_FLANNEL_SUBNET_WAIT_MS: '0' }), readStdin: () => Buffer.from(JSON.stringify(flannelConf)), stderr: () => {} });
+    const out = await runPlugin(flannel, { env: env(cniBin), readStdin: () => Buffer.from(JSON.stringify(flannelConf)), stderr: () => {} });
     setSelf('', loadPlugin);
     expect(out.exitCode).toBe(1);
     expect(JSON.parse(out.stdout)).toEqual({

@@ -7,7 +7,7 @@ import { cniBin, tempDir } from '../helpers/tmp.ts';
 import { expectFixedCommandLines, hostGwNode, vxlanNode } from '../plugins/windows-common/harness.ts';
 
 // flannel's Windows delegate flowing into weft's win-bridge / win-overlay in
-// the same process (the OS choice overridden with WEFT_FLANNEL_OS), against
+// the same process (a win-* delegate gets flannel's Windows delegate config), against
 // the HNS stand-in. As on Windows, the delegate's host-local uses its default
 // data dir; the plugin runs in a private mount namespace whose /var/lib is a
 // fresh tmpfs, so the machine's own /var/lib/cni is never touched.
@@ -21,7 +21,6 @@ function flannel(command: string, conf: unknown, env: Record<string, string>): P
       CNI_COMMAND: command,
       CNI_IFNAME: 'eth0',
       CNI_PATH: cniBin,
-      WEFT_FLANNEL_OS: 'windows',
       WEFT_LOG_FILE: 'stderr',
       WEFT_LOG_LEVEL: 'debug',
       ...env,

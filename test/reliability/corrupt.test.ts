@@ -154,7 +154,7 @@ describe('corrupt files', () => {
     const cacheDir = tempDir('weft-rel-cache-');
     const cnitool = (verb: string, pod: Pod) =>
       run('ip', ['netns', 'exec', node.host.name, path.join(cniPath, 'cnitool'), verb, NETWORK, pod.netns], {
-        env: pluginEnv({ NETCONFPATH: confDir, CNI_PATH: cniPath, CNI_CACHE_DIR: cacheDir, WEFT_FLANNEL_SUBNET_WAIT_MS: '0' }),
+        env: pluginEnv({ NETCONFPATH: confDir, CNI_PATH: cniPath, CNI_CACHE_DIR: cacheDir }),
       });
     const cacheFile = (pod: Pod) => path.join(cacheDir, 'results', `${NETWORK}-${containerIdFor(pod.netns)}-eth0`);
     const kinds = Object.keys(DAMAGES);

@@ -5,11 +5,11 @@ import { findInPath, splitPathList } from '../../cni/invoke.ts';
 import { log } from '../../cni/log.ts';
 import { encodeResult } from '../../cni/result/encode.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { checkDelegateDict, loadFlannelConf } from './conf.ts';
+import { checkDelegateDict, loadFlannelConf, subnetFileWaitMs } from './conf.ts';
 import { buildDelegate, encodeDelegate } from './delegate-conf.ts';
 import { flannelOS, scratchKey } from './platform.ts';
 import { scratchStore } from './scratch-store.ts';
-import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnet-env.ts';
+import { readSubnetEnv, subnetEnvFailure } from './subnet-env.ts';
 
 // ADD: build the delegate config, save it for DEL, run the delegate and print
 // its result as it is. A failed delegate ADD is undone at once (delegate DEL,
@@ -24,9 +24,9 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
   }
   // Config mistakes are permanent: report them before waiting for subnet.env.
   checkDelegateDict(conf.delegate);
-  const os = flannelOS(args.env);
+  const os = flannelOS(conf);
   const key = scratchKey(args, os);
-  const subnetEnv = await readSubnetEnv(conf.subnetFile, subnetEnvWaitMs(args.env)).catch((e: unknown) => {
+  const subnetEnv = await readSubnetEnv(conf.subnetFile, subnetFileWaitMs(conf)).catch((e: unknown) => {
     throw subnetEnvFailure(e);
   });
 

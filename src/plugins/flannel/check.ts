@@ -1,11 +1,11 @@
 import { delegateCheck } from '../../cni/delegate.ts';
 import { isPlainObject, parseJson } from '../../cni/json.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { type JsonObject, loadFlannelConf } from './conf.ts';
+import { type JsonObject, loadFlannelConf, subnetFileWaitMs } from './conf.ts';
 import { buildDelegate, encodeDelegate } from './delegate-conf.ts';
 import { flannelOS, scratchKey } from './platform.ts';
 import { scratchStore } from './scratch-store.ts';
-import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnet-env.ts';
+import { readSubnetEnv, subnetEnvFailure } from './subnet-env.ts';
 
 // CHECK asks the delegate to verify the container's networking, with the
 // config it was set up with (the saved one) and the runtime's prevResult.
@@ -13,7 +13,7 @@ import { readSubnetEnv, subnetEnvFailure, subnetEnvWaitMs } from './subnet-env.t
 
 export async function cmdCheck(args: CmdArgs): Promise<void> {
   const conf = loadFlannelConf(args.stdinData);
-  const os = flannelOS(args.env);
+  const os = flannelOS(conf);
   const key = scratchKey(args, os);
   const saved = scratchStore(conf.dataDir).load(key);
 
@@ -25,7 +25,7 @@ export async function cmdCheck(args: CmdArgs): Promise<void> {
     type = saved.type;
   } else {
     // Lost or unreadable: check against what ADD would build today.
-    const subnetEnv = await readSubnetEnv(conf.subnetFile, subnetEnvWaitMs(args.env)).catch((e: unknown) => {
+    const subnetEnv = await readSubnetEnv(conf.subnetFile, subnetFileWaitMs(conf)).catch((e: unknown) => {
       throw subnetEnvFailure(e);
     });
     delegate = buildDelegate(conf, subnetEnv, os);

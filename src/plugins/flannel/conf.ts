@@ -22,6 +22,7 @@ export const FlannelConfSchema = z.looseObject({
   prevResult: z.optional(JsonMap),
   subnetFile: z.optional(z.string()),
   dataDir: z.optional(z.string()),
+  subnetFileWaitSeconds: z.optional(z.number()),
   delegate: z.optional(JsonMap),
   runtimeConfig: z.optional(JsonMap),
 });
@@ -34,6 +35,8 @@ export interface FlannelConf {
   cniVersion: string;
   subnetFile: string;
   dataDir: string;
+  /** How long ADD, CHECK, STATUS and GC wait for a missing or half-written subnet.env (checked by subnetFileWaitMs). */
+  subnetFileWaitSeconds?: number;
   delegate?: JsonObject;
   ipam?: JsonObject;
   runtimeConfig?: JsonObject;
@@ -61,6 +64,7 @@ export function loadFlannelConf(stdin: Buffer): FlannelConf {
     // with an obscure "open : no such file or directory".
     subnetFile: c.subnetFile || DEFAULT_SUBNET_FILE,
     dataDir: c.dataDir || DEFAULT_DATA_DIR,
+    subnetFileWaitSeconds: c.subnetFileWaitSeconds,
     delegate: c.delegate,
     ipam: c.ipam,
     runtimeConfig: c.runtimeConfig,
@@ -70,6 +74,22 @@ export function loadFlannelConf(stdin: Buffer): FlannelConf {
 }
 
 const invalid = (msg: string) => new CniError(ErrorCode.InvalidNetworkConfig, msg);
+
+/** flanneld may still be starting (or, on Windows, writing the file in place). */
+const DEFAULT_SUBNET_FILE_WAIT_SECONDS = 1.5;
+const MAX_SUBNET_FILE_WAIT_SECONDS = 60;
+
+/**
+ * The subnet.env wait in milliseconds. Checked only where it is used: DEL
+ * never waits, and must go through with whatever config the runtime has.
+ */
+export function subnetFileWaitMs(conf: FlannelConf): number {
+  const wait = conf.subnetFileWaitSeconds ?? DEFAULT_SUBNET_FILE_WAIT_SECONDS;
+  if (!(wait >= 0 && wait <= MAX_SUBNET_FILE_WAIT_SECONDS)) {
+    throw invalid(`subnetFileWaitSeconds must be between 0 and ${MAX_SUBNET_FILE_WAIT_SECONDS}, got ${wait}`);
+  }
+  return Math.round(wait * 1000);
+}
 
 /** The reference's checks of the `delegate` map, with its messages. */
 export function checkDelegateDict(delegate: JsonObject | undefined): void {

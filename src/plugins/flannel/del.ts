@@ -16,7 +16,7 @@ import { scratchStore } from './scratch-store.ts';
 
 export async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadFlannelConf(args.stdinData);
-  const os = flannelOS(args.env);
+  const os = flannelOS(conf);
   const key = scratchKey(args, os);
   const store = scratchStore(conf.dataDir);
   const ctx = { env: args.env };

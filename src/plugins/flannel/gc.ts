@@ -4,11 +4,10 @@ import { CniError, asCniError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { cleanupConf } from './cleanup-conf.ts';
-import { loadFlannelConf } from './conf.ts';
+import { loadFlannelConf, subnetFileWaitMs } from './conf.ts';
 import { encodeDelegate } from './delegate-conf.ts';
 import { flannelOS } from './platform.ts';
 import { scratchStore } from './scratch-store.ts';
-import { subnetEnvWaitMs } from './subnet-env.ts';
 
 // GC (CNI 1.1): saved configs of containers the runtime no longer knows are
 // removed, and GC goes on to the delegate, whose IPAM then drops their
@@ -20,7 +19,7 @@ const ATTACHMENT_KEYS = ['cni.dev/valid-attachments', 'cni.dev/attachments'] as 
 export async function cmdGC(args: CmdArgs): Promise<void> {
   const conf = loadFlannelConf(args.stdinData);
   const valid = new Set(validAttachments(conf.raw).map((a) => a.containerID));
-  const os = flannelOS(args.env);
+  const os = flannelOS(conf);
   const errors: CniError[] = [];
 
   const store = scratchStore(conf.dataDir);
@@ -36,7 +35,7 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
   }
 
   try {
-    const target = await cleanupConf(conf, os, subnetEnvWaitMs(args.env));
+    const target = await cleanupConf(conf, os, subnetFileWaitMs(conf));
     for (const k of ATTACHMENT_KEYS) if (Object.hasOwn(conf.raw, k)) target.conf[k] = conf.raw[k];
     await delegateGC(target.type, encodeDelegate(target.conf), { env: args.env });
   } catch (e) {

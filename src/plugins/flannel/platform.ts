@@ -1,21 +1,19 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { isValidName } from '../../cni/names.ts';
-import type { Env } from '../../cni/env.ts';
+import type { FlannelConf } from './conf.ts';
 
 // Which delegate flavour flannel builds (Linux bridge or Windows HNS) and how
-// it names a container's saved delegate config. The flavour follows the
-// machine; WEFT_FLANNEL_OS=linux|windows overrides it so that the Windows
-// delegate can be built and tested on Linux.
+// it names a container's saved delegate config. On Windows it is always the
+// Windows one, as in the reference. A delegate that is one of weft's Windows
+// plugins gets the Windows config wherever flannel runs: no other config
+// would work for it (and so the Windows chain can be run on Linux too).
 
 export type FlannelOS = 'linux' | 'windows';
 
-export const OS_OVERRIDE_VAR = 'WEFT_FLANNEL_OS';
+const WINDOWS_DELEGATES: ReadonlySet<unknown> = new Set(['win-bridge', 'win-overlay']);
 
-export function flannelOS(env: Env): FlannelOS {
-  const v = env[OS_OVERRIDE_VAR];
-  if (v === undefined || v === '') return process.platform === 'win32' ? 'windows' : 'linux';
-  if (v === 'linux' || v === 'windows') return v;
-  throw new CniError(ErrorCode.InvalidEnvironmentVariables, `${OS_OVERRIDE_VAR} must be "linux" or "windows", not ${JSON.stringify(v)}`);
+export function flannelOS(conf: FlannelConf): FlannelOS {
+  return process.platform === 'win32' || WINDOWS_DELEGATES.has(conf.delegate?.type) ? 'windows' : 'linux';
 }
 
 /**

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
-import type { Env } from '../../cni/env.ts';
 import { type CIDR, networkOf, parseCIDR } from '../../net/ip.ts';
 import { goPathError } from '../../cni/oserror.ts';
 
@@ -23,10 +22,6 @@ export interface SubnetEnv {
 }
 
 const MAX_UINT32 = 4294967295;
-
-/** Bounded wait for subnet.env, overridable for tests and slow nodes. */
-export const SUBNET_ENV_WAIT_VAR = 'WEFT_FLANNEL_SUBNET_WAIT_MS';
-export const DEFAULT_SUBNET_ENV_WAIT_MS = 1500;
 
 /** A subnet.env problem that may clear up on its own (file absent or incomplete). */
 const notReady = (msg: string) => new CniError(ErrorCode.TryAgainLater, msg);
@@ -128,13 +123,6 @@ function readOnce(file: string, lastChance: boolean): SubnetEnv {
     throw err.code === 'ENOENT' ? notReady(text) : new CniError(ErrorCode.IOFailure, text);
   }
   return parseSubnetEnv(text, file);
-}
-
-/** The wait budget from the environment (WEFT_FLANNEL_SUBNET_WAIT_MS), else the default. */
-export function subnetEnvWaitMs(env: Env): number {
-  const v = env[SUBNET_ENV_WAIT_VAR];
-  if (v !== undefined && /^[0-9]+$/.test(v)) return Number(v);
-  return DEFAULT_SUBNET_ENV_WAIT_MS;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

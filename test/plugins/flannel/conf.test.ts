@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
-import { loadFlannelConf } from '../../../src/plugins/flannel/conf.ts';
+import { loadFlannelConf, subnetFileWaitMs } from '../../../src/plugins/flannel/conf.ts';
 
 // flannel's config: reference fields and defaults, Go's key matching, and
 // errors that name the field.
@@ -35,6 +35,15 @@ describe('loadFlannelConf', () => {
       subnetFile: '/run/flannel/subnet.env',
       dataDir: '/var/lib/cni/flannel',
     });
+  });
+
+  it('waits 1.5 s for subnet.env unless subnetFileWaitSeconds says otherwise (0 to 60)', () => {
+    expect(subnetFileWaitMs(load({ name: 'n' }))).toBe(1500);
+    expect(subnetFileWaitMs(load({ name: 'n', subnetFileWaitSeconds: 0.25 }))).toBe(250);
+    expect(subnetFileWaitMs(load({ name: 'n', subnetFileWaitSeconds: 0 }))).toBe(0);
+    expect(() => subnetFileWaitMs(load({ name: 'n', subnetFileWaitSeconds: 61 }))).toThrow(new CniError(7, 'subnetFileWaitSeconds must be between 0 and 60, got 61'));
+    expect(() => subnetFileWaitMs(load({ name: 'n', subnetFileWaitSeconds: -1 }))).toThrow('subnetFileWaitSeconds must be between 0 and 60, got -1');
+    expect(loadError({ name: 'n', subnetFileWaitSeconds: '5' }).msg).toContain('subnetFileWaitSeconds');
   });
 
   it('matches top-level keys case-insensitively, like Go struct fields', () => {

@@ -68,7 +68,7 @@ describe('flannel ADD and DEL (reference lifecycle)', () => {
     const f = fixture();
     f.fake('bridge');
     const start = Date.now();
-    const out = await runFlannel(f, 'ADD', flannelConf(f, { delegate: { ipam: {} } }), { WEFT_FLANNEL_SUBNET_WAIT_MS: '5000' });
+    const out = await runFlannel(f, 'ADD', flannelConf(f, { delegate: { ipam: {} }, subnetFileWaitSeconds: 5 }));
     expect(Date.now() - start).toBeLessThan(2000);
     expect(out.json).toEqual({ code: 7, msg: "'delegate' dictionary must not have 'ipam' field, it'll be set by flannel" });
     const bad = await runFlannel(f, 'ADD', flannelConf(f, { dataDir: 7 }));
@@ -106,7 +106,7 @@ describe('flannel ADD without a usable subnet.env', () => {
     const f = fixture();
     f.fake('bridge');
     setTimeout(() => f.writeSubnetEnv(SUBNET_V4), 200);
-    const out = await runFlannel(f, 'ADD', flannelConf(f), { WEFT_FLANNEL_SUBNET_WAIT_MS: '3000' });
+    const out = await runFlannel(f, 'ADD', flannelConf(f, { subnetFileWaitSeconds: 3 }));
     expect(out.exitCode).toBe(0);
     expect(f.saved(CONTAINER_ID)).toBe(SAVED_V4);
   });
@@ -336,19 +336,19 @@ describe('flannel GC', () => {
   });
 });
 
-describe('flannel on Windows (WEFT_FLANNEL_OS=windows)', () => {
-  const WIN = { WEFT_FLANNEL_OS: 'windows' };
+describe('flannel with a Windows delegate (the Windows flavour, whatever the machine)', () => {
+  const WIN = { delegate: { type: 'win-bridge' } };
 
   it('delegates to win-bridge and keys the saved config by the sandbox of container:<id>', async () => {
     const f = setup(SUBNET_V4, ['win-bridge']);
-    const env = { ...WIN, CNI_CONTAINERID: 'workload1', CNI_NETNS: 'container:sandbox1' };
-    const add = await runFlannel(f, 'ADD', flannelConf(f, { cniVersion: '0.3.0' }), env);
+    const env = { CNI_CONTAINERID: 'workload1', CNI_NETNS: 'container:sandbox1' };
+    const add = await runFlannel(f, 'ADD', flannelConf(f, { ...WIN, cniVersion: '0.3.0' }), env);
     expect(add.exitCode).toBe(0);
     const saved =
       '{"cniVersion":"0.3.0","ipMasq":true,"ipMasqNetwork":"10.1.0.0/16","ipam":{"gateway":"10.1.17.2","rangeStart":"10.1.17.3","subnet":"10.1.17.0/24","type":"host-local"},"name":"cni-flannel","type":"win-bridge"}';
     expect(f.saved('sandbox1')).toBe(saved);
     expect(f.saved('workload1')).toBeUndefined();
-    expect((await runFlannel(f, 'DEL', flannelConf(f, { cniVersion: '0.3.0' }), env)).exitCode).toBe(0);
+    expect((await runFlannel(f, 'DEL', flannelConf(f, { ...WIN, cniVersion: '0.3.0' }), env)).exitCode).toBe(0);
     expect(f.calls().map((c) => [c.command, c.type, c.stdin])).toEqual([
       ['ADD', 'win-bridge', saved],
       ['DEL', 'win-bridge', saved],
@@ -358,7 +358,7 @@ describe('flannel on Windows (WEFT_FLANNEL_OS=windows)', () => {
 
   it('refuses an IPv6-only node without calling anything or saving anything', async () => {
     const f = setup(SUBNET_V6, ['win-bridge']);
-    const out = await runFlannel(f, 'ADD', flannelConf(f), WIN);
+    const out = await runFlannel(f, 'ADD', flannelConf(f, WIN));
     expect(out.json!.code).toBe(7);
     expect(out.json!.msg).toContain('IPv6-only networks are not supported');
     expect(f.calls()).toEqual([]);
@@ -367,16 +367,8 @@ describe('flannel on Windows (WEFT_FLANNEL_OS=windows)', () => {
 
   it('refuses a sandbox ID that is not a plain name', async () => {
     const f = setup(SUBNET_V4, ['win-bridge']);
-    const out = await runFlannel(f, 'ADD', flannelConf(f), { ...WIN, CNI_NETNS: 'container:../../etc/x' });
+    const out = await runFlannel(f, 'ADD', flannelConf(f, WIN), { CNI_NETNS: 'container:../../etc/x' });
     expect(out.json).toEqual({ code: 4, msg: 'invalid characters in sandbox ID from CNI_NETNS', details: 'container:../../etc/x' });
     expect(f.calls()).toEqual([]);
-  });
-
-  it('rejects an unknown WEFT_FLANNEL_OS', async () => {
-    const f = setup();
-    expect((await runFlannel(f, 'ADD', flannelConf(f), { WEFT_FLANNEL_OS: 'darwin' })).json).toEqual({
-      code: 4,
-      msg: 'WEFT_FLANNEL_OS must be "linux" or "windows", not "darwin"',
-    });
   });
 });

@@ -115,7 +115,8 @@ export function fixture(): Fixture {
 
 /** The reference test's input: name, type, subnetFile, dataDir, and whatever else. */
 export function flannelConf(f: Fixture, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'cni-flannel', type: 'flannel', subnetFile: f.subnetFile, dataDir: f.dataDir, ...extra };
+  // No waiting for subnet.env: the tests that are about waiting set their own budget.
+  return { name: 'cni-flannel', type: 'flannel', subnetFile: f.subnetFile, subnetFileWaitSeconds: 0, dataDir: f.dataDir, ...extra };
 }
 
 export interface Outcome {
@@ -143,8 +144,6 @@ export async function runFlannel(
     CNI_PATH: f.binDir,
     FAKE_LOG: f.logDir,
     FAKE_RESULT,
-    // Tests that are about waiting for subnet.env set their own budget.
-    WEFT_FLANNEL_SUBNET_WAIT_MS: '0',
     ...env,
   };
   const stdin = Buffer.from(typeof conf === 'string' ? conf : JSON.stringify(conf));

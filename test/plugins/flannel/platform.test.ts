@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../src/cni/errors.ts';
+import { loadFlannelConf } from '../../../src/plugins/flannel/conf.ts';
 import { flannelOS, scratchKey } from '../../../src/plugins/flannel/platform.ts';
 
 // Which delegate flavour is built, and which file a container's saved config lives in.
 
+const conf = (delegate?: Record<string, unknown>) => loadFlannelConf(Buffer.from(JSON.stringify({ name: 'n', type: 'flannel', delegate })));
+
 describe('flannelOS', () => {
-  it('follows the machine unless WEFT_FLANNEL_OS says otherwise', () => {
-    expect(flannelOS({})).toBe(process.platform === 'win32' ? 'windows' : 'linux');
-    expect(flannelOS({ WEFT_FLANNEL_OS: 'windows' })).toBe('windows');
-    expect(flannelOS({ WEFT_FLANNEL_OS: 'linux' })).toBe('linux');
+  it('follows the machine', () => {
+    expect(flannelOS(conf())).toBe(process.platform === 'win32' ? 'windows' : 'linux');
+    expect(flannelOS(conf({ type: 'bridge' }))).toBe(process.platform === 'win32' ? 'windows' : 'linux');
   });
 
-  it('rejects any other value, naming the variable', () => {
-    expect(() => flannelOS({ WEFT_FLANNEL_OS: 'Windows' })).toThrow(new CniError(4, 'WEFT_FLANNEL_OS must be "linux" or "windows", not "Windows"'));
+  it("is Windows wherever the delegate is one of weft's Windows plugins", () => {
+    expect(flannelOS(conf({ type: 'win-bridge' }))).toBe('windows');
+    expect(flannelOS(conf({ type: 'win-overlay' }))).toBe('windows');
+    expect(flannelOS(conf({ type: 'Win-Overlay' }))).toBe(process.platform === 'win32' ? 'windows' : 'linux');
   });
 });
 

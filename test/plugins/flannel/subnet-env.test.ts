@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../../src/cni/errors.ts';
 import { formatCIDR } from '../../../src/net/ip.ts';
-import { type SubnetEnv, parseSubnetEnv, readSubnetEnv, subnetEnvWaitMs } from '../../../src/plugins/flannel/subnet-env.ts';
+import { type SubnetEnv, parseSubnetEnv, readSubnetEnv } from '../../../src/plugins/flannel/subnet-env.ts';
 import { tempDir } from '../../helpers/tmp.ts';
 import { SUBNET_DUAL, SUBNET_V4, SUBNET_V4_TWO_NETWORKS, SUBNET_V6 } from './helpers.ts';
 
@@ -165,11 +165,5 @@ describe('readSubnetEnv', () => {
     const err = (await readSubnetEnv(dir, 0).catch((e: unknown) => e)) as CniError;
     expect(err.msg).toBe(`read ${dir}: is a directory`);
     expect(err.code).toBe(5);
-  });
-
-  it('takes its budget from WEFT_FLANNEL_SUBNET_WAIT_MS, 1.5 s by default', () => {
-    expect(subnetEnvWaitMs({})).toBe(1500);
-    expect(subnetEnvWaitMs({ WEFT_FLANNEL_SUBNET_WAIT_MS: '250' })).toBe(250);
-    expect(subnetEnvWaitMs({ WEFT_FLANNEL_SUBNET_WAIT_MS: 'soon' })).toBe(1500);
   });
 });

@@ -145,6 +145,8 @@ const windowsKeys = {
 const flannelKeys = {
   subnetFile: fc.constantFrom(`${ROOT}/subnet.env`, `${ROOT}/subnet.env`, `${ROOT}/missing.env`, `${ROOT}/data`, 'rel/subnet.env'),
   dataDir,
+  // Mostly no waiting for a missing subnet.env; sometimes values that must be refused.
+  subnetFileWaitSeconds: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(-1, 61, 1e9, 0.01) }),
   delegate: sometimes(
     fc.record(
       {
@@ -191,7 +193,7 @@ export interface FuzzCase {
 const confFor = (type: FuzzCase['type']): fc.Arbitrary<Record<string, unknown>> => {
   const keys: Record<string, fc.Arbitrary<unknown>> =
     type === 'flannel' ? flannelKeys : type === 'bridge' ? bridgeKeys : type === 'host-local' ? { ipam: hostLocalIpam } : windowsKeys;
-  const required = [...commonRequired, ...(type === 'flannel' ? ['subnetFile', 'dataDir', 'ipam'] : []), ...(type === 'host-local' ? ['ipam'] : [])];
+  const required = [...commonRequired, ...(type === 'flannel' ? ['subnetFile', 'subnetFileWaitSeconds', 'dataDir', 'ipam'] : []), ...(type === 'host-local' ? ['ipam'] : [])];
   return fc
     .record({ ...common, ...keys, type: fc.oneof({ weight: 10, arbitrary: fc.constant(type) }, { weight: 1, arbitrary: fc.string() }) }, { requiredKeys: required as never[] })
     .map((c) => c as Record<string, unknown>);
@@ -216,7 +218,6 @@ const fuzzCase: fc.Arbitrary<FuzzCase> = fc.constantFrom(...TYPES).chain((type) 
         ),
         CNI_PATH: fc.oneof({ weight: 20, arbitrary: fc.constant('@BIN@') }, { weight: 1, arbitrary: fc.constantFrom('@BIN@:@ROOT@/nobin', '@ROOT@/nobin', '') }),
         CNI_NETNS_OVERRIDE: fc.constantFrom('', '1', 'true', 'junk'),
-        WEFT_FLANNEL_OS: fc.constantFrom('', '', 'linux', 'windows', 'junk'),
       },
       { requiredKeys: ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'] },
     ),
@@ -339,13 +340,13 @@ export async function fuzzPlugins(numRuns: number, seed?: number): Promise<FuzzS
         fs.writeFileSync(path.join(cwd, 'rel', 'subnet.env'), c.subnetEnv);
         fs.writeFileSync(path.join(caseDir, 'resolv.conf'), 'nameserver 192.0.2.53\nsearch example\n');
         const before = new Set(walk(caseDir));
-        const fill = (s: string) =>
-          s.replaceAll('@BIN@', c.env.WEFT_FLANNEL_OS === 'windows' && c.type === 'flannel' ? binNoIpam : bin).replaceAll(ROOT, caseDir);
+        // flannel's Windows delegate config takes no ipam dataDir: its host-local would use the machine's.
+        const windowsDelegate = c.type === 'flannel' && ['win-bridge', 'win-overlay'].includes((c.conf.delegate as { type?: unknown } | undefined)?.type as string);
+        const fill = (s: string) => s.replaceAll('@BIN@', windowsDelegate ? binNoIpam : bin).replaceAll(ROOT, caseDir);
         const confText = fill(JSON.stringify(c.conf));
         const stdin = c.raw === undefined ? confText : fill(c.raw);
         const env: Record<string, string | undefined> = {
           PATH: tools,
-          WEFT_FLANNEL_SUBNET_WAIT_MS: '0',
           WEFT_POWERSHELL: powershell,
           ...Object.fromEntries(Object.entries(c.env).map(([k, v]) => [k, fill(v)])),
           CNI_COMMAND: c.command,
