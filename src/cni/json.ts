@@ -16,45 +16,85 @@ function goEscape(json: string): string {
 
 const INTEGER_KEY = /^(0|[1-9][0-9]*)$/;
 
+const isContainer = (v: unknown): v is object => v !== null && typeof v === 'object';
+
+/** What JSON.stringify would write for `v`: its toJSON() if it has one. */
+function jsonValue(v: unknown): unknown {
+  while (isContainer(v) && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(): unknown }).toJSON();
+  return v;
+}
+
+const omitted = (v: unknown): boolean => v === undefined || typeof v === 'function' || typeof v === 'symbol';
+
+/** A container being written: its members in order, how many are done, and whether one was written. */
+interface Open {
+  items: unknown[];
+  /** Object keys, parallel to items; undefined for an array. */
+  keys: string[] | undefined;
+  next: number;
+  depth: number;
+  wrote: boolean;
+}
+
 /**
  * JSON text of `value` with Go's key order: objects keep their own key order
  * (struct fields, or a map already sorted with sortKeys) except those with
  * integer-like keys, which JavaScript always lists first and numerically; such
  * objects can only be Go maps, so they are written sorted by bytes as Go does.
+ * Containers are walked with a stack of their own: documents may nest as deep
+ * as Go's decoder allows (ten thousand), beyond what recursion could take.
  */
-function stringify(value: unknown, indent: string, depth: number): string | undefined {
-  if (value === null || typeof value !== 'object') {
-    return typeof value === 'function' || typeof value === 'symbol' || value === undefined ? undefined : JSON.stringify(value);
+function stringify(value: unknown, indent: string): string | undefined {
+  const root = jsonValue(value);
+  if (omitted(root)) return undefined;
+  const out: string[] = [];
+  const stack: Open[] = [];
+  const pad = (depth: number) => (indent ? `\n${indent.repeat(depth)}` : '');
+  const start = (v: unknown, depth: number) => {
+    if (!isContainer(v)) {
+      out.push(JSON.stringify(v));
+    } else if (Array.isArray(v)) {
+      stack.push({ items: v, keys: undefined, next: 0, depth, wrote: false });
+    } else {
+      let keys = Object.keys(v);
+      if (keys.some((k) => INTEGER_KEY.test(k))) keys = keys.sort(compareGoStrings);
+      stack.push({ items: keys.map((k) => (v as Record<string, unknown>)[k]), keys, next: 0, depth, wrote: false });
+    }
+  };
+  start(root, 0);
+  while (stack.length > 0) {
+    const open = stack[stack.length - 1]!;
+    const [opening, closing] = open.keys ? ['{', '}'] : ['[', ']'];
+    let member: unknown;
+    let found = false;
+    while (!found && open.next < open.items.length) {
+      const i = open.next++;
+      member = jsonValue(open.items[i]);
+      // An array keeps the place of what JSON cannot hold; an object leaves the member out.
+      if (omitted(member) && !open.keys) member = null;
+      found = !omitted(member);
+      if (found && open.keys) out.push(`${open.wrote ? ',' : opening}${pad(open.depth + 1)}${JSON.stringify(open.keys[i])}:${indent ? ' ' : ''}`);
+      else if (found) out.push(`${open.wrote ? ',' : opening}${pad(open.depth + 1)}`);
+    }
+    if (!found) {
+      stack.pop();
+      out.push(open.wrote ? `${pad(open.depth)}${closing}` : `${opening}${closing}`);
+      continue;
+    }
+    open.wrote = true;
+    start(member, open.depth + 1);
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return stringify((value as { toJSON(): unknown }).toJSON(), indent, depth);
-  }
-  const pad = indent ? `\n${indent.repeat(depth + 1)}` : '';
-  const close = indent ? `\n${indent.repeat(depth)}` : '';
-  if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    const items = value.map((v) => stringify(v, indent, depth + 1) ?? 'null');
-    return `[${pad}${items.join(`,${pad}`)}${close}]`;
-  }
-  let keys = Object.keys(value);
-  if (keys.some((k) => INTEGER_KEY.test(k))) keys = keys.sort(compareGoStrings);
-  const members: string[] = [];
-  for (const k of keys) {
-    const v = stringify((value as Record<string, unknown>)[k], indent, depth + 1);
-    if (v !== undefined) members.push(`${JSON.stringify(k)}:${indent ? ' ' : ''}${v}`);
-  }
-  if (members.length === 0) return '{}';
-  return `{${pad}${members.join(`,${pad}`)}${close}}`;
+  return out.join('');
 }
 
 /** json.MarshalIndent(v, "", "    "): 4 spaces, no trailing newline. */
 export function marshalIndent(value: unknown): string {
-  return goEscape(stringify(value, '    ', 0) ?? 'null');
+  return goEscape(stringify(value, '    ') ?? 'null');
 }
 
 /** json.Marshal(v): compact. */
 export function marshal(value: unknown): string {
-  return goEscape(stringify(value, '', 0) ?? 'null');
+  return goEscape(stringify(value, '') ?? 'null');
 }
 
 /** Set an own enumerable property, even one named "__proto__". */
@@ -62,17 +102,23 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** Recursively sort object keys, as Go does when it marshals a map. */
+/** A copy with object keys sorted at every level, as Go orders a map it marshals (iterative: any depth). */
 export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort(compareGoStrings)) {
-      setOwn(out, k, sortKeys((value as Record<string, unknown>)[k]));
+  const shell = (v: unknown): unknown => (Array.isArray(v) ? [] : isContainer(v) ? {} : v);
+  const root = shell(value);
+  const todo: Array<[source: object, copy: unknown]> = isContainer(value) ? [[value, root]] : [];
+  while (todo.length > 0) {
+    const [source, copy] = todo.pop()!;
+    const keys = Array.isArray(source) ? source.map((_, i) => String(i)) : Object.keys(source).sort(compareGoStrings);
+    for (const k of keys) {
+      const item = (source as Record<string, unknown>)[k];
+      const itemCopy = shell(item);
+      if (Array.isArray(copy)) copy.push(itemCopy);
+      else setOwn(copy as Record<string, unknown>, k, itemCopy);
+      if (isContainer(item)) todo.push([item, itemCopy]);
     }
-    return out;
   }
-  return value;
+  return root;
 }
 
 /** Go sorts map keys by bytes (UTF-8), which differs from UTF-16 order only outside the BMP. */
@@ -82,17 +128,25 @@ function compareGoStrings(a: string, b: string): number {
 
 export class JsonSyntaxError extends Error {}
 
+/** encoding/json's maxNestingDepth. */
+const MAX_NESTING_DEPTH = 10_000;
+
 /**
  * JSON.parse with Go's error text ("unexpected end of JSON input",
  * "invalid character 'x' looking for beginning of value", ...).
  */
 export function parseJson(text: string | Buffer): unknown {
   const s = typeof text === 'string' ? text : text.toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(s);
+    value = JSON.parse(s);
   } catch {
-    throw new JsonSyntaxError(goSyntaxError(s));
+    throw new JsonSyntaxError(goSyntaxError(s) ?? 'invalid JSON input');
   }
+  // JSON.parse takes any depth; Go refuses beyond its limit, which a text this short cannot reach.
+  const tooDeep = s.length > 2 * MAX_NESTING_DEPTH ? goSyntaxError(s) : undefined;
+  if (tooDeep) throw new JsonSyntaxError(tooDeep);
+  return value;
 }
 
 /** Go's quoteChar: the offending character as it appears in error messages. */
@@ -111,11 +165,13 @@ class Fail {
   constructor(readonly message: string) {}
 }
 
+
 /**
- * A small re-implementation of Go's JSON scanner, used only after JSON.parse
- * has failed, to describe the first error the way Go would.
+ * A small re-implementation of Go's JSON scanner, used where JSON.parse has
+ * failed (or may have taken more than Go would), to describe the first error
+ * the way Go would; undefined when Go would take the text.
  */
-export function goSyntaxError(s: string): string {
+export function goSyntaxError(s: string): string | undefined {
   let i = 0;
   const eof = () => new Fail('unexpected end of JSON input');
   const bad = (c: string, ctx: string) => new Fail(`invalid character ${quoteChar(c)} ${ctx}`);
@@ -186,86 +242,71 @@ export function goSyntaxError(s: string): string {
     }
   };
 
-  const value = (): void => {
+  // A loop over what is expected next, with open containers on a stack of
+  // its own: Go allows nesting ten thousand deep, more than recursion here
+  // could take.
+  const open: Array<'{' | '['> = [];
+  let expect: 'value' | 'key' | 'next' = 'value';
+
+  /** A value starts here: a scalar is scanned whole, a container is entered. */
+  const scanValue = (): typeof expect => {
     ws();
     if (i >= s.length) throw eof();
     const c = s[i]!;
-    if (c === '{') return object();
-    if (c === '[') return array();
-    if (c === '"') return str();
-    if (c === '-' || isDigit(c)) return num();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    throw bad(c, 'looking for beginning of value');
+    if (c === '{' || c === '[') {
+      open.push(c);
+      if (open.length > MAX_NESTING_DEPTH) throw bad(c, 'exceeded max depth');
+      i++;
+      ws();
+      if (i >= s.length) throw eof();
+      if (s[i] !== (c === '{' ? '}' : ']')) return c === '{' ? 'key' : 'value';
+      open.pop();
+      i++;
+    } else if (c === '"') str();
+    else if (c === '-' || isDigit(c)) num();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else throw bad(c, 'looking for beginning of value');
+    return 'next';
   };
 
-  const object = () => {
-    i++;
+  /** An object key and its colon; the member's value follows. */
+  const scanKey = (): typeof expect => {
     ws();
     if (i >= s.length) throw eof();
-    if (s[i] === '}') {
-      i++;
-      return;
-    }
-    for (;;) {
-      ws();
-      if (i >= s.length) throw eof();
-      if (s[i] !== '"') throw bad(s[i]!, 'looking for beginning of object key string');
-      str();
-      ws();
-      if (i >= s.length) throw eof();
-      if (s[i] !== ':') throw bad(s[i]!, 'after object key');
-      i++;
-      value();
-      ws();
-      if (i >= s.length) throw eof();
-      if (s[i] === ',') {
-        i++;
-        continue;
-      }
-      if (s[i] === '}') {
-        i++;
-        return;
-      }
-      throw bad(s[i]!, 'after object key:value pair');
-    }
+    if (s[i] !== '"') throw bad(s[i]!, 'looking for beginning of object key string');
+    str();
+    ws();
+    if (i >= s.length) throw eof();
+    if (s[i] !== ':') throw bad(s[i]!, 'after object key');
+    i++;
+    return 'value';
   };
 
-  const array = () => {
-    i++;
+  /** After a complete value inside a container: a comma and the next member, or the close. */
+  const scanNext = (): typeof expect => {
+    const inObject = open[open.length - 1] === '{';
     ws();
     if (i >= s.length) throw eof();
-    if (s[i] === ']') {
-      i++;
-      return;
-    }
-    for (;;) {
-      value();
-      ws();
-      if (i >= s.length) throw eof();
-      if (s[i] === ',') {
-        i++;
-        continue;
-      }
-      if (s[i] === ']') {
-        i++;
-        return;
-      }
-      throw bad(s[i]!, 'after array element');
-    }
+    const c = s[i++]!;
+    if (c === ',') return inObject ? 'key' : 'value';
+    if (c !== (inObject ? '}' : ']')) throw bad(c, inObject ? 'after object key:value pair' : 'after array element');
+    open.pop();
+    return 'next';
   };
 
   try {
-    value();
+    do {
+      expect = expect === 'value' ? scanValue() : expect === 'key' ? scanKey() : scanNext();
+    } while (expect !== 'next' || open.length > 0);
     ws();
     if (i < s.length) throw bad(s[i]!, 'after top-level value');
   } catch (e) {
     if (e instanceof Fail) return e.message;
     throw e;
   }
-  // JSON.parse refused something the Go scanner accepts (should not happen).
-  return 'invalid JSON input';
+  return undefined;
 }
 
 /** The JSON type name Go uses in "cannot unmarshal X into ..." messages. */

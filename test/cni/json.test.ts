@@ -29,6 +29,19 @@ describe('Go JSON error messages', () => {
     });
   }
   it('parses valid JSON', () => expect(parseJson(Buffer.from('{"a":[1,true,null]}'))).toEqual({ a: [1, true, null] }));
+
+  const nested = (depth: number) => '{"a":'.repeat(depth - 1) + '[1]' + '}'.repeat(depth - 1);
+  it('takes nesting as deep as Go does (10,000), and writes it back without running out of stack', () => {
+    const doc = parseJson(nested(10_000));
+    expect(marshal(doc)).toBe(nested(10_000));
+    expect(marshal(sortKeys(doc))).toBe(nested(10_000));
+    expect(marshalIndent(doc).length).toBeGreaterThan(10_000);
+  });
+  it("refuses deeper nesting with Go's words, valid JSON or not", () => {
+    expect(() => parseJson(nested(10_001))).toThrow("invalid character '[' exceeded max depth");
+    expect(() => parseJson('['.repeat(10_001))).toThrow("invalid character '[' exceeded max depth");
+    expect(goSyntaxError('['.repeat(3000) + ']'.repeat(2999))).toBe('unexpected end of JSON input');
+  });
 });
 
 describe('Go JSON output', () => {
