@@ -309,22 +309,13 @@ export function goSyntaxError(s: string): string | undefined {
   return undefined;
 }
 
+const GO_JSON_TYPES: Record<string, string> = { string: 'string', number: 'number', boolean: 'bool', object: 'object' };
+
 /** The JSON type name Go uses in "cannot unmarshal X into ..." messages. */
 export function goJsonTypeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'number':
-      return 'number';
-    case 'boolean':
-      return 'bool';
-    case 'object':
-      return 'object';
-    default:
-      return typeof v;
-  }
+  return GO_JSON_TYPES[typeof v] ?? typeof v;
 }
 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -31,15 +31,9 @@ export interface NetworkAttachment {
   capabilityArgs: Record<string, unknown> | undefined;
 }
 
-interface CachedInfo {
+/** A decoded cache file (libcni cachedInfo): the attachment, the kind of file it says it is, and the result. */
+interface CachedInfo extends NetworkAttachment {
   kind: string;
-  containerId: string;
-  config: Buffer;
-  ifName: string;
-  networkName: string;
-  netns: string;
-  cniArgs: Array<[string, string]>;
-  capabilityArgs: Record<string, unknown> | undefined;
   result: Record<string, unknown> | undefined;
 }
 
@@ -122,7 +116,7 @@ function decodeCachedInfo(bytes: Buffer): CachedInfo {
     containerId: stringField(o, 'containerId'),
     config: bytesField(o, 'config'),
     ifName: stringField(o, 'ifName'),
-    networkName: stringField(o, 'networkName'),
+    network: stringField(o, 'networkName'),
     netns: stringField(o, 'netns'),
     cniArgs: argsField(o, 'cniArgs'),
     capabilityArgs: objectField(o, 'capabilityArgs'),
@@ -186,19 +180,23 @@ export function cacheDel(cacheDir: string, network: string, rt: RuntimeConf): vo
   }
 }
 
+/** A cache file's bytes; undefined when there is none (or it cannot be read: libcni treats both alike). */
+function readCacheFile(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * getCachedResult: the result cached for this attachment, converted to
  * `cniVersion`; undefined when there is no cache file. A file that is not
  * cniCacheV1 is read as a bare result (the legacy format).
  */
 export function getCachedResult(cacheDir: string, network: string, cniVersion: string, rt: RuntimeConf): AnyResult | undefined {
-  const file = cacheFilePath(cacheDir, network, rt);
-  let data: Buffer;
-  try {
-    data = fs.readFileSync(file);
-  } catch {
-    return undefined;
-  }
+  const data = readCacheFile(cacheFilePath(cacheDir, network, rt));
+  if (!data) return undefined;
   const info = tryDecodeCachedInfo(data);
   const result = createFromBytes(info ? marshal(info.result ?? null) : data);
   try {
@@ -220,13 +218,8 @@ export function getCachedConfig(
   network: string,
   rt: RuntimeConf,
 ): { config: Buffer; rt: RuntimeConf } | undefined {
-  const file = cacheFilePath(cacheDir, network, rt);
-  let data: Buffer;
-  try {
-    data = fs.readFileSync(file);
-  } catch {
-    return undefined;
-  }
+  const data = readCacheFile(cacheFilePath(cacheDir, network, rt));
+  if (!data) return undefined;
   let info: CachedInfo;
   try {
     info = decodeCachedInfo(data);
@@ -268,16 +261,9 @@ export function getCachedAttachments(cacheDir: string, containerId = ''): Networ
     const info = tryDecodeCachedInfo(data);
     if (!info) continue;
     if (containerId !== '' && info.containerId !== containerId) continue;
-    if (info.ifName === '' || info.networkName === '') continue;
-    out.push({
-      containerId: info.containerId,
-      network: info.networkName,
-      ifName: info.ifName,
-      config: info.config,
-      netns: info.netns,
-      cniArgs: info.cniArgs,
-      capabilityArgs: info.capabilityArgs,
-    });
+    if (info.ifName === '' || info.network === '') continue;
+    const { kind, result, ...attachment } = info;
+    out.push(attachment);
   }
   return out;
 }

@@ -63,20 +63,13 @@ export class NotFoundError extends CniError {
   }
 }
 
+const GO_DYNAMIC_TYPES: Record<string, string> = { string: 'string', number: 'float64', boolean: 'bool' };
+
 /** Go's %T of a value decoded into interface{}. */
 function goDynamicType(v: unknown): string {
   if (v === null) return '<nil>';
   if (Array.isArray(v)) return '[]interface {}';
-  switch (typeof v) {
-    case 'string':
-      return 'string';
-    case 'number':
-      return 'float64';
-    case 'boolean':
-      return 'bool';
-    default:
-      return 'map[string]interface {}';
-  }
+  return GO_DYNAMIC_TYPES[typeof v] ?? 'map[string]interface {}';
 }
 
 /** Go's sort.Strings: byte order. */

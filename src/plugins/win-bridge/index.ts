@@ -4,13 +4,7 @@ import { type CIDR, type IP, formatCIDR, formatIP, ipEqual, networkOf, parseCIDR
 import { onlyIf } from '../../os/windows/plan-language.ts';
 import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
 import { type Flavour, hnsPlugin } from '../windows-common/plugin.ts';
-import {
-  loopbackDsrPolicy,
-  outboundNatDestinations,
-  outboundNatExceptions,
-  outboundNatPolicy,
-  portMappingPolicies,
-} from '../windows-common/policies.ts';
+import { loopbackDsrPolicy, outboundNatDestinations, outboundNatExceptions, outboundNatPolicy, portMappingPolicies } from '../windows-common/policies.ts';
 
 // win-bridge: endpoints on an L2Bridge (flannel host-gw) or L2Tunnel HNS
 // network. The pod gateway is the subnet's .2, the host's bridge endpoint.

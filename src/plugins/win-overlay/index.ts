@@ -4,14 +4,7 @@ import { and, exists, fromOutput, isIn, not, onlyIf, ref } from '../../os/window
 import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
 import { v1NetworkStep } from '../windows-common/command-plans.ts';
 import { type Flavour, type Lease, hnsPlugin } from '../windows-common/plugin.ts';
-import {
-  loopbackDsrPolicy,
-  outboundNatDestinations,
-  outboundNatExceptions,
-  outboundNatPolicy,
-  providerAddresses,
-  providerAddressPolicy,
-} from '../windows-common/policies.ts';
+import { loopbackDsrPolicy, outboundNatDestinations, outboundNatExceptions, outboundNatPolicy, providerAddresses, providerAddressPolicy } from '../windows-common/policies.ts';
 
 // win-overlay: endpoints on an Overlay HNS network (flannel vxlan). The MAC
 // is derived from the IPv4 address; gateway and provider address come from

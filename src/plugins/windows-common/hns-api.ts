@@ -4,6 +4,7 @@ import {
   type PathElem,
   type RefNode,
   type Step,
+  type StepOp,
   type Tolerance,
   fromOutput,
   jsonNode,
@@ -48,6 +49,16 @@ function hcnQuery(filter?: Record<string, string>): JsonNode {
   return jsonNode(query);
 }
 
+/**
+ * A lookup by name: list, keep the item called `name`; a network lookup
+ * waits (retries while absent) and is required.
+ */
+function byName(id: string, list: StepOp, name: string, wait?: number[]): Step {
+  const step: Step = { id, ...list, select: { key: 'Name', match: text(name) } };
+  if (!wait) return step;
+  return { ...step, ...(wait.length ? { retry: { delaysMs: wait } } : {}), require: true };
+}
+
 const v1Resource = (endpointId: RefNode): JsonNode => jsonNode({ Type: 'Endpoint', Data: { Id: fromOutput(endpointId) } });
 
 export const hnsV1: HnsApi = {
@@ -61,22 +72,8 @@ export const hnsV1: HnsApi = {
     endpointIp: ['IPAddress'],
     endpointNamespace: ['Namespace', 'ID'],
   },
-  findNetwork: (id, name, delaysMs) => ({
-    id,
-    op: 'hns',
-    method: 'GET',
-    path: text('/networks/'),
-    select: { key: 'Name', match: text(name) },
-    ...(delaysMs.length ? { retry: { delaysMs } } : {}),
-    require: true,
-  }),
-  findEndpoint: (id, name) => ({
-    id,
-    op: 'hns',
-    method: 'GET',
-    path: text('/endpoints/'),
-    select: { key: 'Name', match: text(name) },
-  }),
+  findNetwork: (id, name, delaysMs) => byName(id, { op: 'hns', method: 'GET', path: text('/networks/') }, name, delaysMs),
+  findEndpoint: (id, name) => byName(id, { op: 'hns', method: 'GET', path: text('/endpoints/') }, name),
   createEndpoint: (id, _networkId, body) => ({
     id,
     op: 'hns',
@@ -131,22 +128,8 @@ export const hcnV2: HnsApi = {
     endpointIp: ['IpConfigurations', 0, 'IpAddress'],
     endpointNamespace: ['HostComputeNamespace'],
   },
-  findNetwork: (id, name, delaysMs) => ({
-    id,
-    op: 'hcn.list',
-    kind: 'Network',
-    query: hcnQuery({ Name: name }),
-    select: { key: 'Name', match: text(name) },
-    ...(delaysMs.length ? { retry: { delaysMs } } : {}),
-    require: true,
-  }),
-  findEndpoint: (id, name) => ({
-    id,
-    op: 'hcn.list',
-    kind: 'Endpoint',
-    query: hcnQuery({ Name: name }),
-    select: { key: 'Name', match: text(name) },
-  }),
+  findNetwork: (id, name, delaysMs) => byName(id, { op: 'hcn.list', kind: 'Network', query: hcnQuery({ Name: name }) }, name, delaysMs),
+  findEndpoint: (id, name) => byName(id, { op: 'hcn.list', kind: 'Endpoint', query: hcnQuery({ Name: name }) }, name),
   createEndpoint: (id, networkId, body) => ({
     id,
     op: 'hcn.createEndpoint',

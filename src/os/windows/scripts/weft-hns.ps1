@@ -182,10 +182,10 @@ namespace Weft
             }
         }
 
-        public static HnsCallResult Get(string kind, string id, string query)
+        // Open an HCN object by ID: null when it is open, else the failure.
+        private static HnsCallResult TryOpen(string kind, string id, out IntPtr handle)
         {
             Guid guid = new Guid(id);
-            IntPtr handle;
             IntPtr record;
             int hr = Open(kind, ref guid, out handle, out record);
             string openRecord = Take(record);
@@ -193,10 +193,22 @@ namespace Weft
             {
                 return Result("HcnOpen" + kind, hr, null, openRecord);
             }
+            return null;
+        }
+
+        public static HnsCallResult Get(string kind, string id, string query)
+        {
+            IntPtr handle;
+            HnsCallResult failed = TryOpen(kind, id, out handle);
+            if (failed != null)
+            {
+                return failed;
+            }
             try
             {
                 IntPtr properties;
-                hr = QueryProperties(kind, handle, query, out properties, out record);
+                IntPtr record;
+                int hr = QueryProperties(kind, handle, query, out properties, out record);
                 string output = Take(properties);
                 return Result("HcnQuery" + kind + "Properties", hr, output, Take(record));
             }
@@ -241,21 +253,19 @@ namespace Weft
 
         public static HnsCallResult CreateEndpoint(string networkId, string settings, string query)
         {
-            Guid network = new Guid(networkId);
             IntPtr networkHandle;
-            IntPtr record;
-            int hr = HcnOpenNetwork(ref network, out networkHandle, out record);
-            string openRecord = Take(record);
-            if (hr < 0 || !string.IsNullOrEmpty(openRecord))
+            HnsCallResult failed = TryOpen("Network", networkId, out networkHandle);
+            if (failed != null)
             {
-                return Result("HcnOpenNetwork", hr, null, openRecord);
+                return failed;
             }
             try
             {
                 // An empty ID lets HCN choose one, as hcsshim does.
                 Guid id = Guid.Empty;
                 IntPtr endpoint;
-                hr = HcnCreateEndpoint(networkHandle, ref id, settings, out endpoint, out record);
+                IntPtr record;
+                int hr = HcnCreateEndpoint(networkHandle, ref id, settings, out endpoint, out record);
                 string createRecord = Take(record);
                 if (hr < 0 || !string.IsNullOrEmpty(createRecord))
                 {
@@ -289,18 +299,16 @@ namespace Weft
 
         public static HnsCallResult ModifyNamespace(string id, string settings)
         {
-            Guid guid = new Guid(id);
             IntPtr handle;
-            IntPtr record;
-            int hr = HcnOpenNamespace(ref guid, out handle, out record);
-            string openRecord = Take(record);
-            if (hr < 0 || !string.IsNullOrEmpty(openRecord))
+            HnsCallResult failed = TryOpen("Namespace", id, out handle);
+            if (failed != null)
             {
-                return Result("HcnOpenNamespace", hr, null, openRecord);
+                return failed;
             }
             try
             {
-                hr = HcnModifyNamespace(handle, settings, out record);
+                IntPtr record;
+                int hr = HcnModifyNamespace(handle, settings, out record);
                 return Result("HcnModifyNamespace", hr, null, Take(record));
             }
             finally
