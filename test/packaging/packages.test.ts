@@ -163,9 +163,10 @@ describe('debian package', () => {
 describe('windows zip', () => {
   const entries = () => readZip(zip);
 
-  it('holds the five executables, install.ps1, INSTALL.txt and the Windows confs', () => {
+  it('holds one executable (install.ps1 makes the five names), install.ps1, INSTALL.txt and the Windows confs', () => {
     const names = entries().map((e) => e.name);
-    for (const n of WINDOWS_NAMES) expect(names).toContain(`${n}.exe`);
+    expect(names.filter((n) => n.endsWith('.exe'))).toEqual(['weft.exe']);
+    for (const n of WINDOWS_NAMES) expect(fs.readFileSync(path.join(repoRoot, 'packaging', 'windows', 'install.ps1'), 'utf8')).toContain(`'${n}'`);
     expect(names).toContain('install.ps1');
     expect(names).toContain('INSTALL.txt');
     expect(names).toContain('conf/10-flannel-vxlan.conf');
@@ -173,7 +174,7 @@ describe('windows zip', () => {
   });
 
   it('carries unsigned PE32+ executables with the SEA blob injected and its fuse set', () => {
-    const exe = entries().find((e) => e.name === 'flannel.exe')!.data;
+    const exe = entries().find((e) => e.name === 'weft.exe')!.data;
     expect(exe.readUInt16LE(0)).toBe(0x5a4d);
     const pe = exe.readUInt32LE(0x3c);
     expect(exe.readUInt16LE(pe + 24)).toBe(0x20b);
