@@ -102,7 +102,7 @@ export class Node {
     // Mount points that this machine lacks are made (and removed after).
     for (const target of Object.values(NODE_DIRS)) {
       const missing: string[] = [];
-      for (let d = target; !fs.existsSync(d); d = path.dirname(d)) missing.push(d);
+      for (let d: string = target; !fs.existsSync(d); d = path.dirname(d)) missing.push(d);
       fs.mkdirSync(target, { recursive: true });
       this.createdMountPoints.push(...missing);
     }
