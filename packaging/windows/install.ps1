@@ -159,10 +159,16 @@ function Test-ConfOrder {
   }
 }
 
-if (-not (Test-Path -LiteralPath $source)) { throw "$source not found: run install.ps1 from the unpacked weft folder" }
-New-ProtectedFolder $CniBinDir
-Install-Executables
-Install-Scripts
-Write-Output "weft installed in $CniBinDir"
-if ($WriteConf -ne 'none') { Install-Conf }
-Test-ConfOrder
+# --- The steps, in order: a failing step stops the install and says why -------
+try {
+  if (-not (Test-Path -LiteralPath $source)) { throw "$source not found: run install.ps1 from the unpacked weft folder" }
+  New-ProtectedFolder $CniBinDir
+  Install-Executables
+  Install-Scripts
+  Write-Output "weft installed in $CniBinDir"
+  if ($WriteConf -ne 'none') { Install-Conf }
+  Test-ConfOrder
+} catch {
+  [Console]::Error.WriteLine("install.ps1: $($_.Exception.Message)")
+  exit 1
+}
