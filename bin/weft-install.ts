@@ -17,13 +17,19 @@ import { writeFileAtomic } from '../src/cni/atomic-file.ts';
 //   say) is kept as <name>.distrib, once.
 // - The network configuration is written only when absent, or with
 //   --overwrite-conf; a conf that is not a CNI configuration is refused.
+// - --restore undoes it for a rollback to other plugins: each kept
+//   <name>.distrib renamed back, and every other weft name given a file of
+//   its own, so that an installer that copies over a name in place (`cp -f`,
+//   as kube-flannel's does) changes that name only, not all the links.
 
 const USAGE = `usage: <weft> --weft-install [--bin-dir DIR] [--conf FILE [--conf-dir DIR] [--conf-name NAME] [--overwrite-conf]]
+       <weft> --weft-install --restore [--bin-dir DIR]
   --bin-dir DIR      CNI bin folder to install into (default /opt/cni/bin)
   --conf FILE        network configuration to install (default: none)
   --conf-dir DIR     CNI configuration folder (default /etc/cni/net.d)
   --conf-name NAME   file name there (default 10-flannel.conflist)
   --overwrite-conf   replace an existing configuration that differs
+  --restore          put back the plugins weft kept as <name>.distrib
 `;
 
 /** Which names weft installed in a folder, so that it never takes its own old files for another package's. */
@@ -35,12 +41,13 @@ interface Options {
   confDir: string;
   confName: string;
   overwriteConf: boolean;
+  restore: boolean;
 }
 
 class InstallError extends Error {}
 
 function parseArgs(args: readonly string[]): Options {
-  const opts: Options = { binDir: '/opt/cni/bin', confDir: '/etc/cni/net.d', confName: '10-flannel.conflist', overwriteConf: false };
+  const opts: Options = { binDir: '/opt/cni/bin', confDir: '/etc/cni/net.d', confName: '10-flannel.conflist', overwriteConf: false, restore: false };
   const value = (i: number): string => {
     const v = args[i + 1];
     if (v === undefined || v === '') throw new InstallError(`${args[i]} needs a value`);
@@ -53,8 +60,10 @@ function parseArgs(args: readonly string[]): Options {
     else if (a === '--conf-dir') opts.confDir = value(i++);
     else if (a === '--conf-name') opts.confName = value(i++);
     else if (a === '--overwrite-conf') opts.overwriteConf = true;
+    else if (a === '--restore') opts.restore = true;
     else throw new InstallError(`unknown argument ${JSON.stringify(a)}`);
   }
+  if (opts.restore && opts.confFile !== undefined) throw new InstallError('--restore takes no --conf');
   if (opts.confName !== path.basename(opts.confName) || !/\.(conf|conflist|json)$/.test(opts.confName)) {
     throw new InstallError(`--conf-name must be a file name ending in .conf, .conflist or .json, not ${JSON.stringify(opts.confName)}`);
   }
@@ -150,6 +159,27 @@ function installExecutables(binDir: string, names: string[]): void {
   say(`installed ${names.join(', ')} in ${binDir}`);
 }
 
+/** Undo installExecutables for the names weft recorded; the network configuration stays. */
+function restore(binDir: string): void {
+  const owned = readRecord(binDir);
+  if (owned.size === 0) throw new InstallError(`${path.join(binDir, RECORD)}: weft installed nothing here`);
+  for (const name of [...owned].sort()) {
+    const dest = path.join(binDir, name);
+    const kept = `${dest}.distrib`;
+    if (fs.existsSync(kept)) {
+      fs.renameSync(kept, dest);
+      say(`restored ${name} from ${path.basename(kept)}`);
+    } else if (fs.existsSync(dest)) {
+      const own = tempName(binDir, name);
+      fs.copyFileSync(dest, own, fs.constants.COPYFILE_EXCL);
+      fs.chmodSync(own, 0o755);
+      fs.renameSync(own, dest);
+      say(`${name} had no other plugin before weft: left as weft's, in a file of its own`);
+    }
+  }
+  fs.rmSync(path.join(binDir, RECORD), { force: true });
+}
+
 /** The configuration must be one a runtime can load: a JSON object with a name and a type or plugins. */
 function readConf(file: string): string {
   let text: string;
@@ -200,6 +230,10 @@ export function install(args: readonly string[]): number {
       return 0;
     }
     const opts = parseArgs(args);
+    if (opts.restore) {
+      restore(opts.binDir);
+      return 0;
+    }
     // Refuse a broken conf before anything on the node changes.
     if (opts.confFile !== undefined) readConf(opts.confFile);
     installExecutables(opts.binDir, ownNames());

@@ -63,10 +63,10 @@ describe('weft --weft-install', () => {
     const watcher = await watchNames(bin, NAMES, size);
     for (let i = 0; i < 3; i++) expect((await install('--bin-dir', bin)).code).toBe(0);
     const report = await watcher.stop();
-    expect(report.looks).toBeGreaterThan(1000);
-    // The names went through four files (the first install's and three upgrades'), each whole.
-    expect(report.inodes).toBe(4);
     expect({ missing: report.missing, partial: report.partial }).toEqual({ missing: 0, partial: 0 });
+    expect(report.looks).toBeGreaterThan(1000);
+    // The names went through new files (inode numbers of freed files may come back, so at least two).
+    expect(report.inodes).toBeGreaterThanOrEqual(2);
   });
 
   it('writes the conflist when absent, leaves a different one alone unless --overwrite-conf', async () => {
@@ -110,6 +110,27 @@ describe('weft --weft-install', () => {
     }
     expect(listing(bin)).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'net.d'))).toBe(false);
+  });
+
+  it('--restore puts other packages\' plugins back and unlinks its own names, so a later cp -f changes one name only', async () => {
+    const bin = tempDir('weft-cnibin-');
+    for (const p of ['bridge', 'host-local', 'portmap']) fs.copyFileSync(`/usr/lib/cni/${p}`, path.join(bin, p));
+    expect((await install('--bin-dir', bin)).code).toBe(0);
+    const r = await install('--restore', '--bin-dir', bin);
+    expect(r.code, r.stderr).toBe(0);
+    for (const p of ['bridge', 'host-local', 'portmap']) expect(fs.readFileSync(path.join(bin, p)).equals(fs.readFileSync(`/usr/lib/cni/${p}`)), p).toBe(true);
+    expect(listing(bin).filter((f) => f.endsWith('.distrib') || f.startsWith('.'))).toEqual([]);
+    expect(fs.statSync(path.join(bin, 'flannel')).nlink).toBe(1);
+    expect(fs.statSync(path.join(bin, 'cnitool')).nlink).toBe(1);
+    // kube-flannel's install-cni-plugin: cp -f writes into the existing file.
+    execFileSync('cp', ['-f', '/usr/lib/cni/loopback', path.join(bin, 'flannel')]);
+    const v = await run(path.join(bin, 'cnitool'), [], { env: { CNI_COMMAND: 'VERSION' } });
+    expect(v.code).toBe(0);
+    expect(fs.readFileSync(path.join(bin, 'bridge')).equals(fs.readFileSync('/usr/lib/cni/bridge'))).toBe(true);
+
+    const again = await install('--restore', '--bin-dir', bin);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('weft installed nothing here');
   });
 
   it('names a bad argument and prints its usage on stderr', async () => {

@@ -103,9 +103,10 @@ describe('install.ps1 (the shipped script, under pwsh)', () => {
       expect(r.code, r.stdout + r.stderr).toBe(0);
     }
     const report = await watcher.stop();
-    expect(report.looks).toBeGreaterThan(1000);
-    expect(report.inodes).toBe(4);
     expect({ missing: report.missing, partial: report.partial }).toEqual({ missing: 0, partial: 0 });
+    expect(report.looks).toBeGreaterThan(1000);
+    // The names went through new files (inode numbers of freed files may come back, so at least two).
+    expect(report.inodes).toBeGreaterThanOrEqual(2);
     expect(new Set(NAMES.map((n) => fs.statSync(path.join(binDir, n)).ino)).size).toBe(1);
     expect(leftovers()).toEqual([]);
 
