@@ -57,7 +57,12 @@ const BUILD = ['amd64', 'arm64'].flatMap((arch) => {
 const PACKAGE = [
   { deb: 'containerd', has: () => onPath('containerd') && onPath('ctr'), why: 'containerd and ctr: import the install image, run containers with --cni' },
   { deb: 'runc', has: () => onPath('runc'), why: "runc: containerd's runtime" },
-  { deb: 'busybox-static', has: () => fs.existsSync('/bin/busybox'), why: 'busybox: the test containers (ping, httpd, wget), built into an image offline' },
+  {
+    deb: 'busybox-static',
+    // Debian's other busybox is dynamically linked: no use in an image without a C library.
+    has: () => fs.existsSync('/bin/busybox') && !fs.readFileSync('/bin/busybox').subarray(0, 4096).includes('/ld-linux'),
+    why: 'a static busybox: the test containers (ping, httpd, wget), built into an image offline',
+  },
   {
     deb: 'golang-github-containerd-go-cni-dev',
     has: () => fs.existsSync('/usr/share/gocode/src/github.com/containerd/go-cni/cni.go'),

@@ -140,7 +140,9 @@ function Install-Conf {
   $next = "$destination.weft-new-$stamp"
   Copy-Item -LiteralPath $from -Destination $next
   if (Test-Path -LiteralPath $destination) {
-    [System.IO.File]::Replace($next, $destination, $null)
+    # A backup name, not $null: PowerShell would pass "" for it.
+    [System.IO.File]::Replace($next, $destination, "$destination.weft-old-$stamp")
+    Remove-Item -LiteralPath "$destination.weft-old-$stamp" -Force
   } else {
     [System.IO.File]::Move($next, $destination)
   }

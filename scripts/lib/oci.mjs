@@ -45,7 +45,7 @@ export function deterministicTar(dir, entries, epoch) {
 /** A layer from the top-level `entries` of `dir`: its gzip blob and the digest of its uncompressed tar (the diff ID). */
 export async function layerFrom(dir, entries, epoch) {
   const tar = await deterministicTar(dir, entries, epoch);
-  const blob = await capture('gzip', ['-9n'], tar);
+  const blob = await capture('gzip', ['-6n'], tar);
   return { blob, diffId: `sha256:${sha256(tar)}` };
 }
 

@@ -251,7 +251,8 @@ describe('windows zip', () => {
 });
 
 describe('reproducible builds', () => {
-  it('builds the same bytes a second time', async () => {
+  // A whole second build: minutes on two shared cores.
+  it('builds the same bytes a second time', { timeout: 1_800_000 }, async () => {
     const again = tempDir('weft-rebuild-');
     // @ts-expect-error: a plain .mjs build script without type declarations
     const { buildPackages } = await import('../../scripts/package.mjs');
