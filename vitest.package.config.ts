@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// The package smoke tests (npm run test:package): they build the standalone
-// executables and the three packages first, so they run apart from npm test.
+// The package suite (npm run test:package): it builds the standalone
+// executables and every package first, then tests them: smoke tests, the
+// installers, the images, containerd running them (containerd.test.ts) and a
+// reproducible rebuild. So it runs apart from npm test.
 export default defineConfig({
   test: {
     include: ['test/packaging/**/*.test.ts'],

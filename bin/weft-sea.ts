@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
+import { install } from './weft-install.ts';
 
 // Entry of the standalone executables. The bundle (bin/main.ts) travels as
 // a SEA asset and is compiled here with V8's code cache when one that fits
@@ -8,7 +9,8 @@ import vm from 'node:vm';
 // The cache is made on the node itself (`<any weft name> --weft-build-code-cache`,
 // run by the package's install step), so the packages stay byte-for-byte
 // reproducible, and its name carries a hash of the bundle, so a cache can
-// never be applied to another build's code.
+// never be applied to another build's code. `--weft-install` installs the
+// executable into a CNI bin folder (bin/weft-install.ts).
 
 interface Bundle {
   runMain(): void;
@@ -16,6 +18,7 @@ interface Bundle {
 }
 
 const BUILD_CACHE_FLAG = '--weft-build-code-cache';
+const INSTALL_FLAG = '--weft-install';
 
 /** sha256 of the bundle (first 16 hex digits), put in by the package build. */
 declare const WEFT_BUNDLE_DIGEST: string;
@@ -60,6 +63,8 @@ if (process.argv.length === 3 && process.argv[2] === BUILD_CACHE_FLAG) {
     process.stderr.write(`weft: cannot write ${cacheFile}: ${(e as Error).message}\n`);
     process.exitCode = 1;
   });
+} else if (process.argv[2] === INSTALL_FLAG) {
+  process.exitCode = install(process.argv.slice(3));
 } else {
   load(readCache()).bundle.runMain();
 }

@@ -3,7 +3,7 @@
 // README's test command is all a newcomer types (and all CI runs). When
 // everything is present it only looks at a few files and prints nothing.
 //
-//   node scripts/test-deps.mjs [suite ...]    suites: test (default), stress, package
+//   node scripts/test-deps.mjs [suite ...]    suites: test (default), stress, build, package
 //   node scripts/test-deps.mjs --check ...    never install: name what is missing, exit 1
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,7 +42,37 @@ const DEBIAN = [
   { deb: 'gcc', has: () => onPath('gcc'), why: 'gcc: builds the native HNS stand-in the Windows tests load' },
 ];
 
-const SUITES = { test: DEBIAN, stress: DEBIAN, package: DEBIAN };
+/** What `npm run package` needs beyond Node: the C libraries the install images carry, per architecture. */
+const BUILD = ['amd64', 'arm64'].flatMap((arch) => {
+  const triplet = arch === 'amd64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
+  const lib = (f) => () => fs.existsSync(`/usr/${triplet}/lib/${f}`);
+  return [
+    { deb: `libc6-${arch}-cross`, has: lib('libc.so.6'), why: `the ${arch} install image's C library` },
+    { deb: `libgcc-s1-${arch}-cross`, has: lib('libgcc_s.so.1'), why: `the ${arch} install image's libgcc_s` },
+    { deb: `libstdc++6-${arch}-cross`, has: lib('libstdc++.so.6'), why: `the ${arch} install image's libstdc++` },
+  ];
+});
+
+/** The package suite runs the artefacts: the images in containerd, the arm64 build under qemu. */
+const PACKAGE = [
+  { deb: 'containerd', has: () => onPath('containerd') && onPath('ctr'), why: 'containerd and ctr: import the install image, run containers with --cni' },
+  { deb: 'runc', has: () => onPath('runc'), why: "runc: containerd's runtime" },
+  {
+    deb: 'busybox-static',
+    // Debian's other busybox is dynamically linked: no use in an image without a C library.
+    has: () => fs.existsSync('/bin/busybox') && !fs.readFileSync('/bin/busybox').subarray(0, 4096).includes('/ld-linux'),
+    why: 'a static busybox: the test containers (ping, httpd, wget), built into an image offline',
+  },
+  {
+    deb: 'golang-github-containerd-go-cni-dev',
+    has: () => fs.existsSync('/usr/share/gocode/src/github.com/containerd/go-cni/cni.go'),
+    why: "go-cni source: a client that sets up and tears down networks the way containerd's CRI does",
+  },
+  { deb: 'skopeo', has: () => onPath('skopeo'), why: 'skopeo: reads the image archives as docker-archive and oci-archive' },
+  { deb: 'qemu-user-static', has: () => onPath('qemu-aarch64-static'), why: 'qemu-aarch64-static: runs the arm64 executables' },
+];
+
+const SUITES = { test: DEBIAN, stress: DEBIAN, build: BUILD, package: [...DEBIAN, ...BUILD, ...PACKAGE] };
 
 const pwshInstalled = () => fs.existsSync(PWSH) && fs.existsSync(path.join(dotnetTools, '.store', 'powershell', PWSH_VERSION));
 
@@ -122,7 +152,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const suites = args.filter((a) => !a.startsWith('--'));
   for (const s of suites) {
     if (!Object.hasOwn(SUITES, s)) {
-      say(`unknown suite "${s}" (test, stress, package)`);
+      say(`unknown suite "${s}" (${Object.keys(SUITES).join(', ')})`);
       process.exit(2);
     }
   }

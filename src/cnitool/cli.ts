@@ -58,13 +58,26 @@ export function parseCapArgs(text: string): Record<string, unknown> | undefined 
 export const containerIdFor = (netnsPath: string): string =>
   `cnitool-${crypto.createHash('sha512').update(netnsPath).digest().subarray(0, 10).toString('hex')}`;
 
+/** An HNS namespace ID, the form a Windows netns takes (braces allowed, as HNS writes them). */
+const NAMESPACE_GUID = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
+
+/**
+ * The netns cnitool passes on: a path made absolute, as upstream does, except
+ * on Windows, where a namespace is a GUID and a path made of it (C:\<guid>)
+ * names nothing the plugins can find.
+ */
+export function netnsFromArg(netnsArg: string, cwd = process.cwd(), platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32' && NAMESPACE_GUID.test(netnsArg)) return netnsArg;
+  return path.resolve(cwd, netnsArg);
+}
+
 /** The runtime request cnitool makes for `netnsArg` in this environment. */
-export function runtimeFromEnv(env: Env, netnsArg: string, cwd = process.cwd()): RuntimeConf {
+export function runtimeFromEnv(env: Env, netnsArg: string, cwd = process.cwd(), platform: NodeJS.Platform = process.platform): RuntimeConf {
   const capabilityArgs = parseCapArgs(env.CAP_ARGS ?? '');
   const args = parseCniArgs(env.CNI_ARGS ?? '');
   // Unset means eth0; set but empty stays empty (and ADD will say so).
   const ifName = env.CNI_IFNAME ?? 'eth0';
-  const netns = path.resolve(cwd, netnsArg);
+  const netns = netnsFromArg(netnsArg, cwd, platform);
   const rt: RuntimeConf = { containerId: containerIdFor(netns), netns, ifName, args };
   if (capabilityArgs) rt.capabilityArgs = capabilityArgs;
   return rt;
