@@ -385,13 +385,21 @@ describe('verb errors', () => {
 });
 
 describe('netns self-check', () => {
-  it("refuses an ADD into the plugin's own network namespace", async () => {
-    const { plugin } = testPlugin({ add: () => '{"cniVersion":"9.8.7"}' });
-    const r = await run(plugin, { ...BASE_ENV, CNI_NETNS: '/proc/self/ns/net' });
-    expect(r.exitCode).toBe(1);
-    // Like skel, the result printed before the check stays in front of the error.
-    expect(r.stdout.startsWith('{"cniVersion":"9.8.7"}{')).toBe(true);
-    expect(r.stdout).toContain("plugin's netns and netns from CNI_NETNS should not be the same");
+  for (const command of ['ADD', 'DEL']) {
+    it(`refuses a ${command} into the plugin's own network namespace before the verb runs, with one error document`, async () => {
+      const { plugin, calls } = testPlugin({ add: () => '{"cniVersion":"9.8.7"}' });
+      const r = await run(plugin, { ...BASE_ENV, CNI_COMMAND: command, CNI_NETNS: '/proc/self/ns/net' });
+      expect(r.exitCode).toBe(1);
+      expect(calls).toEqual([]);
+      expect(JSON.parse(r.stdout)).toEqual({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
+    });
+  }
+
+  it('checks the config version before the namespace', async () => {
+    const { plugin, calls } = testPlugin();
+    const r = await run(plugin, { ...BASE_ENV, CNI_NETNS: '/proc/self/ns/net' }, '{"name":"n","cniVersion":"0.1.0"}');
+    expect(calls).toEqual([]);
+    expect(r.error?.code).toBe(1);
   });
 
   it('skips the check when CNI_NETNS_OVERRIDE is set', async () => {
