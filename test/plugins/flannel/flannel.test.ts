@@ -150,7 +150,8 @@ describe('flannel ADD when the delegate fails', () => {
     const f = setup(SUBNET_V4, []);
     const out = await runFlannel(f, 'ADD', flannelConf(f));
     expect(out.json).toEqual({ code: 999, msg: `failed to delegate add: failed to find plugin "bridge" in path [${f.binDir}]` });
-    expect(f.saved(CONTAINER_ID)).toBeUndefined();
+    // Refused before anything was saved: flannel did not even make its dataDir.
+    expect(fs.existsSync(f.dataDir)).toBe(false);
   });
 });
 
