@@ -387,10 +387,15 @@ describe('verb errors', () => {
 describe('netns self-check', () => {
   for (const command of ['ADD', 'DEL']) {
     it(`refuses a ${command} into the plugin's own network namespace before the verb runs, with one error document`, async () => {
-      const { plugin, calls } = testPlugin({ add: () => '{"cniVersion":"9.8.7"}' });
+      const ran: string[] = [];
+      const verb = () => {
+        ran.push(command);
+        return '{"cniVersion":"9.8.7"}';
+      };
+      const { plugin } = testPlugin({ add: verb, del: verb });
       const r = await run(plugin, { ...BASE_ENV, CNI_COMMAND: command, CNI_NETNS: '/proc/self/ns/net' });
       expect(r.exitCode).toBe(1);
-      expect(calls).toEqual([]);
+      expect(ran).toEqual([]);
       expect(JSON.parse(r.stdout)).toEqual({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
     });
   }
