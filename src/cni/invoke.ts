@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from './errors.ts';
 import { isPlainObject, marshal, parseJson } from './json.ts';
-import { fieldCI } from './keys.ts';
+import { intRefusal, numberRefusalMessage, writtenNumber } from './json-numbers.ts';
+import { boundKey, fieldCI } from './keys.ts';
 import { createResult } from './result/parse.ts';
 import type { AnyResult } from './result/types.ts';
 import { decodeVersion } from './version.ts';
@@ -93,6 +94,12 @@ export function pluginError(status: string, stdout: Buffer, stderr: Buffer): Cni
   }
   const o = isPlainObject(doc) ? doc : {};
   const code = fieldCI(o, 'code');
+  // types.Error's code is a uint: Go refuses -1, 1.0 or 1e400 there (weft, also what it cannot hold exactly).
+  const codeText = typeof code === 'number' ? writtenNumber(o, boundKey(o, 'code')!, code) : '';
+  if (typeof code === 'number' && (intRefusal(codeText, code) || code < 0)) {
+    const why = numberRefusalMessage(codeText, 'Go struct field Error.code', 'uint');
+    return new CniError(ErrorCode.Unknown, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout.toString())}: ${why}`);
+  }
   const msg = fieldCI(o, 'msg');
   const details = fieldCI(o, 'details');
   return new CniError(
