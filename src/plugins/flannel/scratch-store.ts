@@ -75,7 +75,7 @@ export function scratchStore(dataDir: string): ScratchStore {
       const file = fileOf(key);
       // What DEL could not read back is not saved: the ADD fails before any work.
       if (bytes.length > SAVED_CONF_LIMIT) {
-        throw new CniError(ErrorCode.InvalidNetworkConfig, `the delegate config is ${bytes.length} bytes, more than the ${SAVED_CONF_LIMIT >> 20} MiB flannel saves for DEL`);
+        throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to save delegate config: it is ${bytes.length} bytes, more than the ${SAVED_CONF_LIMIT >> 20} MiB flannel keeps for DEL`);
       }
       const temp = path.join(dir, `.${key}.${process.pid}-${tempSerial++}${TEMP_SUFFIX}`);
       try {
