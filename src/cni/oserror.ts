@@ -31,11 +31,20 @@ export function withPath(err: unknown, file: string): unknown {
   return err;
 }
 
-/** A Node fs error as Go would word it ("write /x/y: no space left on device"); other errors as they are. */
+/** A Node system error (errno code and the call that failed), as opposed to any other error. */
+export const isSystemError = (err: unknown): err is NodeJS.ErrnoException =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+
+/**
+ * A Node system error as Go would word it ("write /x/y: no space left on
+ * device", "read: input/output error" when Node did not say which file);
+ * other errors as they are.
+ */
 export function fsErrorMessage(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.path === 'string') {
     return goPathError(e.syscall ?? 'open', e.path, e);
   }
+  if (isSystemError(e)) return `${e.syscall}: ${(e.code && systemErrorText(e.code)) ?? e.code}`;
   return err instanceof Error ? err.message : String(err);
 }

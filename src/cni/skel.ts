@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { enterChain } from './chain.ts';
 import type { Env } from './env.ts';
-import { CniError, ErrorCode, asCniError } from './errors.ts';
+import { CniError, ErrorCode, asCniError, isJavaScriptFault } from './errors.ts';
 import { goJsonTypeName, isPlainObject, marshalIndent, parseJson } from './json.ts';
 import { fieldCI } from './keys.ts';
 import { configureLog, log, setLogComponent } from './log.ts';
@@ -251,7 +251,12 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
     log.debug(`${command} done`);
     return { stdout: printed, exitCode: 0 };
   } catch (e) {
-    const err = asCniError(e);
+    let err = asCniError(e);
+    if (isJavaScriptFault(e)) {
+      // The runtime gets one clean error; what went wrong, for whoever reports the bug, goes to stderr.
+      inv.stderr(`weft ${plugin.type}: internal error: ${e.stack ?? e.message}\n`);
+      err = new CniError(ErrorCode.Internal, `internal error in weft's ${plugin.type} plugin; the details are on its standard error`);
+    }
     log.error('failed', { code: err.code, msg: err.msg, details: err.details || undefined });
     // stdout holds one document: a runtime cannot parse a result followed by an error.
     return { stdout: errorText(err), exitCode: 1 };

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../src/cni/errors.ts';
 import type { Env } from '../../src/cni/env.ts';
@@ -372,6 +373,26 @@ describe('verb errors', () => {
     const r = await run(plugin, BASE_ENV);
     expect(r.error).toEqual({ code: 999, msg: 'potato' });
     expect(r.stdout).not.toContain('    at ');
+  });
+
+  it("words a system error the Go way, with the file, not Node's way", async () => {
+    const { plugin } = testPlugin({
+      add: () => {
+        fs.readFileSync('/proc/self/nonexistent-weft');
+      },
+    });
+    expect((await run(plugin, BASE_ENV)).error).toEqual({ code: 999, msg: 'open /proc/self/nonexistent-weft: no such file or directory' });
+  });
+
+  it("turns a fault of JavaScript itself into weft's internal error, its details on stderr only", async () => {
+    const { plugin } = testPlugin({
+      add: () => {
+        (undefined as unknown as { x: () => void }).x();
+      },
+    });
+    const r = await run(plugin, BASE_ENV);
+    expect(r.error).toEqual({ code: 999, msg: "internal error in weft's test plugin; the details are on its standard error" });
+    expect(r.stderr).toMatch(/^weft test: internal error: TypeError: Cannot read properties of undefined[^]*\n\s+at /);
   });
 
   it('escapes HTML characters in messages the way Go does', async () => {

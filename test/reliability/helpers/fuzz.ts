@@ -80,6 +80,8 @@ const FOREIGN_WORDS = new RegExp(
     '\\bE[A-Z]{2,}: ', 'spawn \\S+ E[A-Z]+', 'illegal operation on a directory',
     // zod's
     'Invalid input', 'Too (big|small):', 'expected \\w+, received', 'Invalid (string|number|type)',
+    // a fault of JavaScript itself, caught by the protocol frame: a bug
+    'internal error in weft',
   ].join('|'),
 );
 /** Characters a message must not show as themselves where it quotes one (Go escapes them). */
