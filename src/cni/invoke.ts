@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from './errors.ts';
+import { errnoText } from './oserror.ts';
 import { isPlainObject, marshal, parseJson } from './json.ts';
 import { intRefusal, numberRefusalMessage, writtenNumber } from './json-numbers.ts';
 import { boundKey, fieldCI } from './keys.ts';
@@ -126,7 +127,7 @@ export async function execPlugin(
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      throw new CniError(ErrorCode.Internal, `fork/exec ${file}: ${err.message}`);
+      throw new CniError(ErrorCode.Internal, `fork/exec ${file}: ${errnoText(err)}`);
     }
     // A failed plugin's stderr is part of its error already (libcni forwards only on success).
     if (run.status !== null) throw pluginError(run.status, run.stdout, run.stderr);

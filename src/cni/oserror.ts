@@ -16,10 +16,16 @@ function systemErrorText(code: string): string | undefined {
   return undefined;
 }
 
+/** What went wrong, in the system's words as Go prints them ("permission denied"), without Node's framing. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return (e.code && (GO_TEXT[e.code] ?? systemErrorText(e.code))) ?? e.message;
+}
+
 /** The text Go's *PathError gives for a failed file operation. */
 export function goPathError(op: string, file: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const text = (e.code && (GO_TEXT[e.code] ?? systemErrorText(e.code))) ?? e.message;
+  const text = errnoText(e);
   // Opening a directory succeeds in Go; reading it is what fails.
   return `${e.code === 'EISDIR' ? 'read' : op} ${file}: ${text}`;
 }
@@ -45,6 +51,6 @@ export function fsErrorMessage(err: unknown): string {
   if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.path === 'string') {
     return goPathError(e.syscall ?? 'open', e.path, e);
   }
-  if (isSystemError(e)) return `${e.syscall}: ${(e.code && systemErrorText(e.code)) ?? e.code}`;
+  if (isSystemError(e)) return `${e.syscall}: ${errnoText(e)}`;
   return err instanceof Error ? err.message : String(err);
 }

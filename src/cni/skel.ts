@@ -5,6 +5,7 @@ import { CniError, ErrorCode, asCniError, isJavaScriptFault } from './errors.ts'
 import { goJsonTypeName, isPlainObject, marshalIndent, parseJson } from './json.ts';
 import { fieldCI } from './keys.ts';
 import { configureLog, log, setLogComponent } from './log.ts';
+import { fsErrorMessage } from './oserror.ts';
 import { validateContainerId, validateInterfaceName, validateNetworkName } from './names.ts';
 import { decodeVersion, encodeVersionInfo, incompatibleVersionError, versionAtLeast } from './version.ts';
 
@@ -207,7 +208,7 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
     try {
       stdinData = await inv.readStdin();
     } catch (e) {
-      throw new CniError(ErrorCode.IOFailure, `error reading from stdin: ${(e as Error).message}`);
+      throw new CniError(ErrorCode.IOFailure, `error reading from stdin: ${fsErrorMessage(e)}`);
     }
     const conf = validateConfig(stdinData);
     configureLog({ file: fieldCI(conf, 'logFile'), level: fieldCI(conf, 'logLevel') });

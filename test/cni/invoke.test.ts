@@ -60,6 +60,14 @@ describe('execPlugin errors', () => {
     }
   });
 
+  it("says why a plugin could not be started in Go's words", async () => {
+    const file = path.join(tempDir(), 'not-executable');
+    fs.writeFileSync(file, '#!/bin/sh\n', { mode: 0o644 });
+    await expect(execPlugin(file, Buffer.from('{}'), { PATH: process.env.PATH }, () => {})).rejects.toThrow(
+      expect.objectContaining({ code: 999, message: `fork/exec ${file}: permission denied` }),
+    );
+  });
+
   it('quotes stderr when stdout is empty', async () => {
     const r = await run(`echo "some stderr message" >&2; exit 1`);
     expect(r.err?.msg).toBe('netplugin failed: "some stderr message\\n": exit status 1');

@@ -221,6 +221,13 @@ describe('library and OS text in messages (4)', () => {
     expect(leaseFiles(dataDir)).toEqual([]);
   });
 
+  it("names the OS's reason in Go's words when CNI_NETNS cannot be a namespace (a path under a plain file)", async () => {
+    const file = path.join(tempDir(), 'plain');
+    fs.writeFileSync(file, '');
+    const a = await cni('bridge', 'ADD', bridge(''), { CNI_NETNS: `${file}/ns` });
+    expect(a.doc).toEqual({ code: 999, msg: `failed to open netns "${file}/ns": failed to Statfs "${file}/ns": not a directory` });
+  });
+
   it("shows a byte-order mark as Go does, visibly: 'ï'", async () => {
     const a = await cni('host-local', 'ADD', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"name":"net"}')]));
     expect(a.doc).toEqual({ code: 6, msg: "error unmarshall network config: invalid character 'ï' looking for beginning of value" });

@@ -275,7 +275,7 @@ export const fuzzCase: fc.Arbitrary<FuzzCase> = fc
             CNI_CONTAINERID: containerId,
             CNI_NETNS: fc.oneof(
               { weight: 20, arbitrary: fc.constantFrom(`${ROOT}/no-such-netns`, 'container:abc123', 'relative/netns', '5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c') },
-              { weight: 2, arbitrary: fc.constantFrom(`${ROOT}/plainfile`, `${ROOT}/data`, '', 'none', 'container:../x', `${ROOT}/a b`, `${ROOT}/q"uote`, `${ROOT}/h#sh`) },
+              { weight: 2, arbitrary: fc.constantFrom(`${ROOT}/plainfile`, `${ROOT}/plainfile/x`, `${ROOT}/data`, '', 'none', 'container:../x', `${ROOT}/a b`, `${ROOT}/q"uote`, `${ROOT}/h#sh`) },
               { weight: 1, arbitrary: fc.constant(OWN_NETNS) },
             ),
             CNI_IFNAME: ifName,
