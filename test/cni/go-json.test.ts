@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeConfig } from '../../src/cni/decode.ts';
 import { parseJson } from '../../src/cni/json.ts';
-import { goBinary } from '../helpers/go-build.ts';
+import { goProgram } from '../helpers/go-program.ts';
 
 // Go's encoding/json is the oracle: test/cni/go-json decodes each document
 // into a struct with a string, an int, a float64, an interface{} and a
@@ -31,7 +31,7 @@ function weft(doc: Buffer): string {
 
 let oracle: string;
 beforeAll(() => {
-  oracle = goBinary(path.join(import.meta.dirname, 'go-json'), 'go-json', 'Debian package golang-go');
+  oracle = goProgram(path.join(import.meta.dirname, 'go-json'), 'its standard library (golang-src, which golang-go brings)');
 });
 
 function go(docs: Buffer[]): string[] {
