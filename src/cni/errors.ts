@@ -1,3 +1,5 @@
+import { fsErrorMessage } from './oserror.ts';
+
 // CNI error codes (SPEC "Error" table plus the codes Go's skel adds: 8 and 999).
 export const ErrorCode = {
   Unknown: 0,
@@ -44,17 +46,29 @@ export class CniError extends Error {
   }
 }
 
-/** Any thrown value as a CniError; foreign errors become code 999 like skel does. */
+/**
+ * Any thrown value as a CniError; foreign errors become code 999 like skel
+ * does, a system error in Go's words ("open /x: permission denied").
+ */
 export function asCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
-  if (err instanceof Error) return new CniError(ErrorCode.Internal, err.message);
+  if (err instanceof Error) return new CniError(ErrorCode.Internal, fsErrorMessage(err));
   return new CniError(ErrorCode.Internal, String(err));
 }
+
+const JS_FAULTS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+
+/**
+ * A fault of JavaScript itself (a TypeError, a stack overflow): a bug in
+ * weft, not a condition it knows, whose own words would tell an operator
+ * nothing. Errors weft raises on purpose are CniErrors or plain Errors.
+ */
+export const isJavaScriptFault = (err: unknown): err is Error => JS_FAULTS.some((t) => err instanceof t);
 
 /** The message of any error value, the way Go's err.Error() would show it. */
 export function errorText(err: unknown): string {
   if (err instanceof CniError) return err.message;
-  if (err instanceof Error) return err.message;
+  if (err instanceof Error) return fsErrorMessage(err);
   return String(err);
 }
 

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from './errors.ts';
+import { errnoText } from './oserror.ts';
 import { isPlainObject, marshal, parseJson } from './json.ts';
-import { fieldCI } from './keys.ts';
+import { intRefusal, numberRefusalMessage, writtenNumber } from './json-numbers.ts';
+import { boundKey, fieldCI } from './keys.ts';
 import { createResult } from './result/parse.ts';
 import type { AnyResult } from './result/types.ts';
 import { decodeVersion } from './version.ts';
@@ -93,6 +95,12 @@ export function pluginError(status: string, stdout: Buffer, stderr: Buffer): Cni
   }
   const o = isPlainObject(doc) ? doc : {};
   const code = fieldCI(o, 'code');
+  // types.Error's code is a uint: Go refuses -1, 1.0 or 1e400 there (weft, also what it cannot hold exactly).
+  const codeText = typeof code === 'number' ? writtenNumber(o, boundKey(o, 'code')!, code) : '';
+  if (typeof code === 'number' && (intRefusal(codeText, code) || code < 0)) {
+    const why = numberRefusalMessage(codeText, 'Go struct field Error.code', 'uint');
+    return new CniError(ErrorCode.Unknown, `netplugin failed but error parsing its diagnostic message ${JSON.stringify(stdout.toString())}: ${why}`);
+  }
   const msg = fieldCI(o, 'msg');
   const details = fieldCI(o, 'details');
   return new CniError(
@@ -119,7 +127,7 @@ export async function execPlugin(
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
-      throw new CniError(ErrorCode.Internal, `fork/exec ${file}: ${err.message}`);
+      throw new CniError(ErrorCode.Internal, `fork/exec ${file}: ${errnoText(err)}`);
     }
     // A failed plugin's stderr is part of its error already (libcni forwards only on success).
     if (run.status !== null) throw pluginError(run.status, run.stdout, run.stderr);

@@ -1,3 +1,5 @@
+import { keepNumberText, recordNumberTexts } from './json-numbers.ts';
+
 // JSON the way Go's encoding/json writes and rejects it, so that output bytes
 // and error messages match what runtimes and operators already know.
 
@@ -103,18 +105,24 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
 }
 
 /** A copy with object keys sorted at every level, as Go orders a map it marshals (iterative: any depth). */
-export function sortKeys(value: unknown): unknown {
+export const sortKeys = (value: unknown): unknown => copyJson(value, true);
+
+/** A deep copy of a JSON value, keys in their order; unlike structuredClone, at any depth. */
+export const cloneJson = <T>(value: T): T => copyJson(value, false) as T;
+
+function copyJson(value: unknown, sorted: boolean): unknown {
   const shell = (v: unknown): unknown => (Array.isArray(v) ? [] : isContainer(v) ? {} : v);
   const root = shell(value);
   const todo: Array<[source: object, copy: unknown]> = isContainer(value) ? [[value, root]] : [];
   while (todo.length > 0) {
     const [source, copy] = todo.pop()!;
-    const keys = Array.isArray(source) ? source.map((_, i) => String(i)) : Object.keys(source).sort(compareGoStrings);
+    const keys = Array.isArray(source) ? source.map((_, i) => String(i)) : sorted ? Object.keys(source).sort(compareGoStrings) : Object.keys(source);
     for (const k of keys) {
       const item = (source as Record<string, unknown>)[k];
       const itemCopy = shell(item);
       if (Array.isArray(copy)) copy.push(itemCopy);
       else setOwn(copy as Record<string, unknown>, k, itemCopy);
+      keepNumberText(source, k, copy as object, k);
       if (isContainer(item)) todo.push([item, itemCopy]);
     }
   }
@@ -141,19 +149,36 @@ export function parseJson(text: string | Buffer): unknown {
   try {
     value = JSON.parse(s);
   } catch {
-    throw new JsonSyntaxError(goSyntaxError(s) ?? 'invalid JSON input');
+    throw new JsonSyntaxError(goSyntaxError(goBytes(text)) ?? 'invalid JSON input');
   }
   // JSON.parse takes any depth; Go refuses beyond its limit, which a text this short cannot reach.
-  const tooDeep = s.length > 2 * MAX_NESTING_DEPTH ? goSyntaxError(s) : undefined;
+  const tooDeep = s.length > 2 * MAX_NESTING_DEPTH ? goSyntaxError(goBytes(text)) : undefined;
   if (tooDeep) throw new JsonSyntaxError(tooDeep);
+  recordNumberTexts(s, value);
   return value;
 }
 
-/** Go's quoteChar: the offending character as it appears in error messages. */
+/** The text as Go's scanner sees it: one character per byte (so a byte-order mark is three, 'ï' first). */
+const goBytes = (text: string | Buffer): string => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text).toString('latin1');
+
+const GO_ESCAPED: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\' };
+
+/**
+ * Go's quoteChar: the offending byte as strconv.Quote writes the rune of
+ * that value, so that nothing in a message is invisible: controls as \x01,
+ * the C1 controls, no-break space and soft hyphen as \u0080, other Latin-1
+ * letters as themselves.
+ */
 function quoteChar(c: string): string {
   if (c === "'") return "'\\''";
   if (c === '"') return "'\"'";
-  const q = JSON.stringify(c).slice(1, -1);
+  const code = c.charCodeAt(0);
+  let q = GO_ESCAPED[c];
+  if (q === undefined) {
+    if (code < 0x20 || code === 0x7f) q = `\\x${code.toString(16).padStart(2, '0')}`;
+    else if ((code >= 0x80 && code <= 0xa0) || code === 0xad) q = `\\u${code.toString(16).padStart(4, '0')}`;
+    else q = c;
+  }
   return `'${q}'`;
 }
 
@@ -169,7 +194,8 @@ class Fail {
 /**
  * A small re-implementation of Go's JSON scanner, used where JSON.parse has
  * failed (or may have taken more than Go would), to describe the first error
- * the way Go would; undefined when Go would take the text.
+ * the way Go would; undefined when Go would take the text. Like Go's, it
+ * reads bytes: pass the text as latin1 (one character per byte).
  */
 export function goSyntaxError(s: string): string | undefined {
   let i = 0;
@@ -179,10 +205,13 @@ export function goSyntaxError(s: string): string | undefined {
     while (i < s.length && isSpace(s[i]!)) i++;
   };
 
+  // At the end of the input Go's scanner steps once more with a space, so a
+  // token cut short there is an "invalid character ' '" inside it.
+  const at = (j: number) => (j < s.length ? s[j]! : ' ');
+
   const literal = (word: string) => {
     for (let k = 1; k < word.length; k++) {
-      if (i + k >= s.length) throw eof();
-      const c = s[i + k]!;
+      const c = at(i + k);
       if (c !== word[k]) throw bad(c, `in literal ${word} (expecting ${quoteChar(word[k]!)})`);
     }
     i += word.length;
@@ -199,12 +228,10 @@ export function goSyntaxError(s: string): string | undefined {
       }
       if (c === '\\') {
         i++;
-        if (i >= s.length) throw eof();
-        const e = s[i]!;
+        const e = at(i);
         if (e === 'u') {
           for (let k = 1; k <= 4; k++) {
-            if (i + k >= s.length) throw eof();
-            const h = s[i + k]!;
+            const h = at(i + k);
             if (!isHex(h)) throw bad(h, 'in \\u hexadecimal character escape');
           }
           i += 5;
@@ -222,22 +249,19 @@ export function goSyntaxError(s: string): string | undefined {
   const num = () => {
     if (s[i] === '-') {
       i++;
-      if (i >= s.length) throw eof();
-      if (!isDigit(s[i]!)) throw bad(s[i]!, 'in numeric literal');
+      if (!isDigit(at(i))) throw bad(at(i), 'in numeric literal');
     }
     if (s[i] === '0') i++;
     else while (i < s.length && isDigit(s[i]!)) i++;
     if (s[i] === '.') {
       i++;
-      if (i >= s.length) throw eof();
-      if (!isDigit(s[i]!)) throw bad(s[i]!, 'after decimal point in numeric literal');
+      if (!isDigit(at(i))) throw bad(at(i), 'after decimal point in numeric literal');
       while (i < s.length && isDigit(s[i]!)) i++;
     }
     if (s[i] === 'e' || s[i] === 'E') {
       i++;
       if (s[i] === '+' || s[i] === '-') i++;
-      if (i >= s.length) throw eof();
-      if (!isDigit(s[i]!)) throw bad(s[i]!, 'in exponent of numeric literal');
+      if (!isDigit(at(i))) throw bad(at(i), 'in exponent of numeric literal');
       while (i < s.length && isDigit(s[i]!)) i++;
     }
   };

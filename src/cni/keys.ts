@@ -1,4 +1,5 @@
 import { setOwn } from './json.ts';
+import { keepNumberText } from './json-numbers.ts';
 
 // Go's encoding/json matches JSON object keys to struct fields ignoring case
 // (an exact match is preferred; for duplicates the later key wins). Real
@@ -7,23 +8,21 @@ import { setOwn } from './json.ts';
 
 const fold = (k: string): string => k.toLowerCase();
 
+/**
+ * The key of `obj` whose value Go stores in the struct field `key`: every key
+ * equal to it ignoring case is decoded into the field in turn, so the last wins.
+ */
+export function boundKey(obj: Record<string, unknown>, key: string): string | undefined {
+  const want = fold(key);
+  let found: string | undefined;
+  for (const k of Object.keys(obj)) if (k === key || fold(k) === want) found = k;
+  return found;
+}
+
 /** The value of `key` in `obj`, matched the way Go matches a struct field. */
 export function fieldCI(obj: Record<string, unknown>, key: string): unknown {
-  if (Object.hasOwn(obj, key)) {
-    // An exact key can still lose to a later case-variant key; Go processes keys in order.
-    let value = obj[key];
-    let seenExact = false;
-    const want = fold(key);
-    for (const k of Object.keys(obj)) {
-      if (k === key) seenExact = true;
-      else if (seenExact && fold(k) === want) value = obj[k];
-    }
-    return value;
-  }
-  const want = fold(key);
-  let value: unknown;
-  for (const k of Object.keys(obj)) if (fold(k) === want) value = obj[k];
-  return value;
+  const k = boundKey(obj, key);
+  return k === undefined ? undefined : obj[k];
 }
 
 /** The actual key in `obj` that Go would bind to `key`, if any. */
@@ -49,7 +48,9 @@ export function canonicalKeys(obj: Record<string, unknown>, known: readonly stri
       if (!Object.hasOwn(out, k)) setOwn(out, k, obj[k]);
       continue;
     }
-    setOwn(out, c, fieldCI(obj, c));
+    const from = boundKey(obj, c)!;
+    setOwn(out, c, obj[from]);
+    keepNumberText(obj, from, out, c);
   }
   for (const c of known) if (out[c] === null) delete out[c];
   return out;

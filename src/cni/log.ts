@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { goPathError } from './oserror.ts';
 
 // Diagnostics never go to stdout (it carries the one CNI result). Off by
 // default; WEFT_LOG_FILE / WEFT_LOG_LEVEL, or the `logFile` / `logLevel` keys of
@@ -20,10 +21,20 @@ const isLevel = (s: string | undefined): s is LogLevel => s !== undefined && Obj
 function openSink(target: string): Sink | undefined {
   if (target === 'stderr') return { write: (line) => process.stderr.write(line) };
   try {
+    // Opening a FIFO for writing waits for a reader: a log must never hold up a pod.
+    if (fs.statSync(target, { throwIfNoEntry: false })?.isFIFO()) throw new Error('a named pipe');
     const fd = fs.openSync(target, 'a', 0o600);
-    return { write: (line) => fs.writeSync(fd, line) };
+    return {
+      write: (line) => {
+        try {
+          fs.writeSync(fd, line);
+        } catch {
+          // A log that cannot be written (disk full) must not fail the command it describes.
+        }
+      },
+    };
   } catch (e) {
-    process.stderr.write(`weft: cannot open log file ${target}: ${(e as Error).message}\n`);
+    process.stderr.write(`weft: cannot open log file: ${goPathError('open', target, e)}\n`);
     return undefined;
   }
 }

@@ -16,10 +16,16 @@ function systemErrorText(code: string): string | undefined {
   return undefined;
 }
 
+/** What went wrong, in the system's words as Go prints them ("permission denied"), without Node's framing. */
+export function errnoText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return (e.code && (GO_TEXT[e.code] ?? systemErrorText(e.code))) ?? e.message;
+}
+
 /** The text Go's *PathError gives for a failed file operation. */
 export function goPathError(op: string, file: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const text = (e.code && (GO_TEXT[e.code] ?? systemErrorText(e.code))) ?? e.message;
+  const text = errnoText(e);
   // Opening a directory succeeds in Go; reading it is what fails.
   return `${e.code === 'EISDIR' ? 'read' : op} ${file}: ${text}`;
 }
@@ -31,11 +37,20 @@ export function withPath(err: unknown, file: string): unknown {
   return err;
 }
 
-/** A Node fs error as Go would word it ("write /x/y: no space left on device"); other errors as they are. */
+/** A Node system error (errno code and the call that failed), as opposed to any other error. */
+export const isSystemError = (err: unknown): err is NodeJS.ErrnoException =>
+  err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+
+/**
+ * A Node system error as Go would word it ("write /x/y: no space left on
+ * device", "read: input/output error" when Node did not say which file);
+ * other errors as they are.
+ */
 export function fsErrorMessage(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.path === 'string') {
     return goPathError(e.syscall ?? 'open', e.path, e);
   }
+  if (isSystemError(e)) return `${e.syscall}: ${errnoText(e)}`;
   return err instanceof Error ? err.message : String(err);
 }

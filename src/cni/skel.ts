@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { enterChain } from './chain.ts';
 import type { Env } from './env.ts';
-import { CniError, ErrorCode, asCniError } from './errors.ts';
+import { CniError, ErrorCode, asCniError, isJavaScriptFault } from './errors.ts';
 import { goJsonTypeName, isPlainObject, marshalIndent, parseJson } from './json.ts';
 import { fieldCI } from './keys.ts';
 import { configureLog, log, setLogComponent } from './log.ts';
+import { fsErrorMessage } from './oserror.ts';
 import { validateContainerId, validateInterfaceName, validateNetworkName } from './names.ts';
 import { decodeVersion, encodeVersionInfo, incompatibleVersionError, versionAtLeast } from './version.ts';
 
@@ -149,9 +150,10 @@ function gate(command: Command, stdin: Buffer, supported: readonly string[], min
   }
 }
 
-async function checkVersionAndCall(plugin: Plugin, verb: Verb | undefined, args: CmdArgs): Promise<string> {
+async function checkVersionAndCall(plugin: Plugin, verb: Verb | undefined, args: CmdArgs, guard?: (args: CmdArgs) => void): Promise<string> {
   const incompatible = incompatibleVersionError(configVersion(args.stdinData), plugin.versions);
   if (incompatible) throw incompatible;
+  guard?.(args);
   if (!verb) return '';
   return (await verb(args)) ?? '';
 }
@@ -168,6 +170,11 @@ function isOwnNetns(netns: string): boolean {
   }
 }
 
+/**
+ * ADD and DEL refuse to work on the plugin's own namespace. Go's skel checks
+ * after the verb has run, so an ADD there has leased and configured already
+ * and prints its result in front of the error; weft checks before any work.
+ */
 function netnsGuard(args: CmdArgs): void {
   const override = args.netnsOverride;
   if (override.toUpperCase() === 'TRUE' || override === '1') return;
@@ -180,7 +187,6 @@ const errorText = (err: CniError): string => marshalIndent(err.toJSON());
 
 /** Run one plugin invocation from start to finish; never throws. */
 export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcome> {
-  let printed = '';
   const outerComponent = setLogComponent(plugin.type);
   configureLog({ env: inv.env.WEFT_LOG_FILE, envLevel: inv.env.WEFT_LOG_LEVEL });
   try {
@@ -202,7 +208,7 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
     try {
       stdinData = await inv.readStdin();
     } catch (e) {
-      throw new CniError(ErrorCode.IOFailure, `error reading from stdin: ${(e as Error).message}`);
+      throw new CniError(ErrorCode.IOFailure, `error reading from stdin: ${fsErrorMessage(e)}`);
     }
     const conf = validateConfig(stdinData);
     configureLog({ file: fieldCI(conf, 'logFile'), level: fieldCI(conf, 'logLevel') });
@@ -220,14 +226,13 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
     };
     log.debug(`${command} start`, { containerId: args.containerId, ifName: args.ifName, netns: args.netns });
 
+    let printed: string;
     switch (command) {
       case 'ADD':
-        printed = await checkVersionAndCall(plugin, plugin.add, args);
-        netnsGuard(args);
+        printed = await checkVersionAndCall(plugin, plugin.add, args, netnsGuard);
         break;
       case 'DEL':
-        printed = await checkVersionAndCall(plugin, plugin.del, args);
-        netnsGuard(args);
+        printed = await checkVersionAndCall(plugin, plugin.del, args, netnsGuard);
         break;
       case 'CHECK':
         gate('CHECK', stdinData, plugin.versions, '0.4.0');
@@ -247,10 +252,15 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
     log.debug(`${command} done`);
     return { stdout: printed, exitCode: 0 };
   } catch (e) {
-    const err = asCniError(e);
+    let err = asCniError(e);
+    if (isJavaScriptFault(e)) {
+      // The runtime gets one clean error; what went wrong, for whoever reports the bug, goes to stderr.
+      inv.stderr(`weft ${plugin.type}: internal error: ${e.stack ?? e.message}\n`);
+      err = new CniError(ErrorCode.Internal, `internal error in weft's ${plugin.type} plugin; the details are on its standard error`);
+    }
     log.error('failed', { code: err.code, msg: err.msg, details: err.details || undefined });
-    // Like skel, a result already printed stays in front of the error.
-    return { stdout: printed + errorText(err), exitCode: 1 };
+    // stdout holds one document: a runtime cannot parse a result followed by an error.
+    return { stdout: errorText(err), exitCode: 1 };
   } finally {
     setLogComponent(outerComponent);
   }

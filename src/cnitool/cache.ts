@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../cni/atomic-file.ts';
+import { fsErrorMessage, goPathError, withPath } from '../cni/oserror.ts';
+import { readRegularFile } from '../cni/regular-file.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { goJsonTypeName, isPlainObject, marshal, parseJson, sortKeys } from '../cni/json.ts';
 import { fieldCI } from '../cni/keys.ts';
@@ -164,8 +166,12 @@ export function cacheAdd(cacheDir: string, result: AnyResult, config: Buffer, ne
   if (rt.capabilityArgs && Object.keys(rt.capabilityArgs).length > 0) doc.capabilityArgs = sortKeys(rt.capabilityArgs);
   const rawResult = sortKeys(resultJsonShape(result)) as Record<string, unknown>;
   if (Object.keys(rawResult).length > 0) doc.result = rawResult;
-  fs.mkdirSync(resultsDir(cacheDir), { recursive: true, mode: 0o700 });
-  writeFileAtomic(file, marshal(doc), tempFor(file, cacheDir), { syncDir: true });
+  try {
+    fs.mkdirSync(resultsDir(cacheDir), { recursive: true, mode: 0o700 });
+    writeFileAtomic(file, marshal(doc), tempFor(file, cacheDir), { syncDir: true });
+  } catch (e) {
+    throw new CniError(ErrorCode.IOFailure, fsErrorMessage(withPath(e, file)));
+  }
 }
 
 /** cacheDel: forget an attachment; a missing or unnamable file is not an error. */
@@ -180,10 +186,16 @@ export function cacheDel(cacheDir: string, network: string, rt: RuntimeConf): vo
   }
 }
 
-/** A cache file's bytes; undefined when there is none (or it cannot be read: libcni treats both alike). */
+/** The most of a cache file read: it holds the network's configuration (at most 1 MiB) in base64 and a result. */
+export const CACHE_FILE_LIMIT = 8 << 20;
+
+/**
+ * A cache file's bytes; undefined when there is none, or it cannot be read
+ * (libcni treats both alike), or it is no regular file or too large.
+ */
 function readCacheFile(file: string): Buffer | undefined {
   try {
-    return fs.readFileSync(file);
+    return readRegularFile(file, CACHE_FILE_LIMIT, 'cache file');
   } catch {
     return undefined;
   }
@@ -242,7 +254,7 @@ export function getCachedAttachments(cacheDir: string, containerId = ''): Networ
     names = fs.readdirSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
+    throw new CniError(ErrorCode.IOFailure, goPathError('open', dir, e));
   }
   names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const out: NetworkAttachment[] = [];
@@ -252,12 +264,8 @@ export function getCachedAttachments(cacheDir: string, containerId = ''): Networ
       const pos = name.indexOf(part);
       if (pos <= 0 || pos + part.length >= name.length) continue;
     }
-    let data: Buffer;
-    try {
-      data = fs.readFileSync(path.join(dir, name));
-    } catch {
-      continue;
-    }
+    const data = readCacheFile(path.join(dir, name));
+    if (!data) continue;
     const info = tryDecodeCachedInfo(data);
     if (!info) continue;
     if (containerId !== '' && info.containerId !== containerId) continue;

@@ -5,8 +5,10 @@ import { AttachmentSchema, DnsSchema } from '../cni/conf.ts';
 import { decodeConfig } from '../cni/decode.ts';
 import { CniError, ErrorCode } from '../cni/errors.ts';
 import { goJsonTypeName, isPlainObject, marshal, parseJson, sortKeys } from '../cni/json.ts';
+import { numberRefusalMessage, overflowingNumber } from '../cni/json-numbers.ts';
 import { compareVersions, CURRENT_VERSION } from '../cni/version.ts';
 import { goPathError } from '../cni/oserror.ts';
+import { type FileReadError, readRegularFile } from '../cni/regular-file.ts';
 
 // Network configuration the way libcni loads it (libcni/conf.go): a directory
 // of .conflist files (first name match wins, files in byte order), the
@@ -96,6 +98,9 @@ function decodeMap(bytes: Buffer, prefix: string): Record<string, unknown> {
       `${prefix}: json: cannot unmarshal ${goJsonTypeName(doc)} into Go value of type map[string]interface {}`,
     );
   }
+  // Every value of the map is an interface{}: a number past float64 is refused wherever it is.
+  const overflow = overflowingNumber(doc);
+  if (overflow !== undefined) throw new CniError(ErrorCode.DecodingFailure, `${prefix}: ${numberRefusalMessage(overflow, 'Go value', 'float64')}`);
   return doc;
 }
 
@@ -208,11 +213,14 @@ export function networkConfFromBytes(bytes: Buffer): NetworkConfigList {
   return list;
 }
 
+/** The most of a network configuration file cnitool reads: real ones are a few KiB. */
+export const CONF_FILE_LIMIT = 1 << 20;
+
 function readConfFile(file: string): Buffer {
   try {
-    return fs.readFileSync(file);
+    return readRegularFile(file, CONF_FILE_LIMIT, 'network configuration file');
   } catch (e) {
-    throw new CniError(ErrorCode.IOFailure, `error reading ${file}: ${goPathError('open', file, e)}`);
+    throw new CniError(ErrorCode.IOFailure, `error reading ${file}: ${(e as FileReadError).message}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { errorText } from '../cni/errors.ts';
+import { errorText, isJavaScriptFault } from '../cni/errors.ts';
 import { encodeResult } from '../cni/result/encode.ts';
 import type { Env } from '../cni/env.ts';
 import { cniConfigFromEnv, netConfDir, runtimeFromEnv, usage } from './cli.ts';
@@ -56,7 +56,8 @@ export async function cnitoolMain(args: readonly string[], io: CnitoolIO, opts: 
     }
     return 0;
   } catch (e) {
-    io.stderr(`${errorText(e)}\n`);
+    // A fault of JavaScript itself is a bug: said as one, with what a bug report needs after it.
+    io.stderr(isJavaScriptFault(e) ? `internal error in weft's cnitool:\n${e.stack ?? e.message}\n` : `${errorText(e)}\n`);
     return 1;
   }
 }

@@ -50,6 +50,24 @@ describe('execPlugin errors', () => {
     expect(r.err?.toJSON()).toEqual({ code: 7, msg: 'banana', details: 'split' });
   });
 
+  it('treats an error code that is no Go uint (1.0, -1, 1e400) as an unparsable message, code 0', async () => {
+    for (const code of ['1.0', '-1', '1e400']) {
+      const r = await run(`printf '{"code":${code},"msg":"m"}'; exit 1`);
+      expect(r.err?.toJSON(), code).toEqual({
+        code: 0,
+        msg: `netplugin failed but error parsing its diagnostic message "{\\"code\\":${code},\\"msg\\":\\"m\\"}": json: cannot unmarshal number ${code} into Go struct field Error.code of type uint`,
+      });
+    }
+  });
+
+  it("says why a plugin could not be started in Go's words", async () => {
+    const file = path.join(tempDir(), 'not-executable');
+    fs.writeFileSync(file, '#!/bin/sh\n', { mode: 0o644 });
+    await expect(execPlugin(file, Buffer.from('{}'), { PATH: process.env.PATH }, () => {})).rejects.toThrow(
+      expect.objectContaining({ code: 999, message: `fork/exec ${file}: permission denied` }),
+    );
+  });
+
   it('quotes stderr when stdout is empty', async () => {
     const r = await run(`echo "some stderr message" >&2; exit 1`);
     expect(r.err?.msg).toBe('netplugin failed: "some stderr message\\n": exit status 1');

@@ -167,6 +167,17 @@ describe('reading results', () => {
     expect(() => createResult('0.2.0', '{"cniVersion":"1.0.0"}')).toThrow('result type supports [ 0.1.0 0.2.0]');
   });
 
+  it('refuses int fields written as 1.0, 1e2 or past int64, quoting them as written', () => {
+    const doc = (n: string) => `{"cniVersion":"1.0.0","ips":[{"address":"10.0.0.2/24","interface":${n}}],"routes":[{"dst":"0.0.0.0/0","mtu":1}]}`;
+    for (const n of ['1.0', '1e2', '9223372036854775808', '1e400']) {
+      expect(() => createResult('1.0.0', doc(n)), n).toThrow(`json: cannot unmarshal number ${n} into Go struct field ipConfig.interface of type int`);
+    }
+    expect((createResult('1.0.0', doc('-0')) as Result100).ips![0]!.interface).toBe(-0);
+    expect(() => createResult('1.0.0', '{"cniVersion":"1.0.0","routes":[{"dst":"0.0.0.0/0","MTU":1E2}]}')).toThrow(
+      'json: cannot unmarshal number 1E2 into Go struct field route.mtu of type int',
+    );
+  });
+
   it('refuses an unknown version', () => {
     expect(() => createResult('0.4567.0', '{}')).toThrow('unsupported CNI result version "0.4567.0"');
     expect(() => convertResult(canonical, '1.2.3')).toThrow('no converter for CNI result version 1.1.0 to 1.2.3');

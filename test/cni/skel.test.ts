@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../src/cni/errors.ts';
 import type { Env } from '../../src/cni/env.ts';
@@ -374,6 +375,26 @@ describe('verb errors', () => {
     expect(r.stdout).not.toContain('    at ');
   });
 
+  it("words a system error the Go way, with the file, not Node's way", async () => {
+    const { plugin } = testPlugin({
+      add: () => {
+        fs.readFileSync('/proc/self/nonexistent-weft');
+      },
+    });
+    expect((await run(plugin, BASE_ENV)).error).toEqual({ code: 999, msg: 'open /proc/self/nonexistent-weft: no such file or directory' });
+  });
+
+  it("turns a fault of JavaScript itself into weft's internal error, its details on stderr only", async () => {
+    const { plugin } = testPlugin({
+      add: () => {
+        (undefined as unknown as { x: () => void }).x();
+      },
+    });
+    const r = await run(plugin, BASE_ENV);
+    expect(r.error).toEqual({ code: 999, msg: "internal error in weft's test plugin; the details are on its standard error" });
+    expect(r.stderr).toMatch(/^weft test: internal error: TypeError: Cannot read properties of undefined[^]*\n\s+at /);
+  });
+
   it('escapes HTML characters in messages the way Go does', async () => {
     const { plugin } = testPlugin({
       add: () => {
@@ -385,13 +406,26 @@ describe('verb errors', () => {
 });
 
 describe('netns self-check', () => {
-  it("refuses an ADD into the plugin's own network namespace", async () => {
-    const { plugin } = testPlugin({ add: () => '{"cniVersion":"9.8.7"}' });
-    const r = await run(plugin, { ...BASE_ENV, CNI_NETNS: '/proc/self/ns/net' });
-    expect(r.exitCode).toBe(1);
-    // Like skel, the result printed before the check stays in front of the error.
-    expect(r.stdout.startsWith('{"cniVersion":"9.8.7"}{')).toBe(true);
-    expect(r.stdout).toContain("plugin's netns and netns from CNI_NETNS should not be the same");
+  for (const command of ['ADD', 'DEL']) {
+    it(`refuses a ${command} into the plugin's own network namespace before the verb runs, with one error document`, async () => {
+      const ran: string[] = [];
+      const verb = () => {
+        ran.push(command);
+        return '{"cniVersion":"9.8.7"}';
+      };
+      const { plugin } = testPlugin({ add: verb, del: verb });
+      const r = await run(plugin, { ...BASE_ENV, CNI_COMMAND: command, CNI_NETNS: '/proc/self/ns/net' });
+      expect(r.exitCode).toBe(1);
+      expect(ran).toEqual([]);
+      expect(JSON.parse(r.stdout)).toEqual({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
+    });
+  }
+
+  it('checks the config version before the namespace', async () => {
+    const { plugin, calls } = testPlugin();
+    const r = await run(plugin, { ...BASE_ENV, CNI_NETNS: '/proc/self/ns/net' }, '{"name":"n","cniVersion":"0.1.0"}');
+    expect(calls).toEqual([]);
+    expect(r.error?.code).toBe(1);
   });
 
   it('skips the check when CNI_NETNS_OVERRIDE is set', async () => {

@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/tmp.ts';
 import { Containerd, NAMESPACE, Node } from './containerd.ts';
-import { goProgram } from './go-program.ts';
+import { goProgram } from '../helpers/go-program.ts';
 import { readImageArchive } from './image-archive.ts';
 
 // weft in Debian's containerd, deployed the way kube-flannel.yml deploys

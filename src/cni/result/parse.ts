@@ -1,4 +1,5 @@
 import { goJsonTypeName, isPlainObject, parseJson } from '../json.ts';
+import { intRefusal, numberRefusalMessage, writtenNumber } from '../json-numbers.ts';
 import { canonicalKeys } from '../keys.ts';
 import { formatCIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
 import {
@@ -47,9 +48,9 @@ function int(o: Obj, k: string, struct: string): number | undefined {
   const v = o[k];
   if (v === undefined) return undefined;
   if (typeof v !== 'number') typeError(v, k, 'int', struct);
-  if (!Number.isInteger(v)) {
-    throw new ResultDecodeError(`json: cannot unmarshal number ${v} into Go struct field ${struct}.${k} of type int`);
-  }
+  const text = writtenNumber(o, k, v);
+  const why = intRefusal(text, v);
+  if (why) throw new ResultDecodeError(numberRefusalMessage(text, `Go struct field ${struct}.${k}`, 'int', why));
   return v;
 }
 

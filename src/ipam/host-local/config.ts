@@ -1,9 +1,10 @@
 import * as z from 'zod/mini';
 import { loadArgs } from '../../cni/args.ts';
 import { NetConfSchema, RangeSchema, RouteSchema, parseConfDocument } from '../../cni/conf.ts';
-import { canonicalize } from '../../cni/decode.ts';
+import { canonicalize, numberIssue } from '../../cni/decode.ts';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { goJsonTypeName } from '../../cni/json.ts';
+import { numberRefusalMessage } from '../../cni/json-numbers.ts';
 import type { Route } from '../../cni/result/types.ts';
 import { versionAtLeast } from '../../cni/version.ts';
 import { type CIDR, type IP, formatCIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
@@ -123,8 +124,8 @@ const NET: GoNode = {
 
 const GENERIC_TYPE: Record<string, string> = { number: 'float64', int: 'int', boolean: 'bool', array: '[]interface {}', object: 'struct' };
 
-/** The message Go's decoder gives for a value of the wrong JSON type at `path`. */
-function typeErrorMessage(path: readonly PropertyKey[], value: unknown, expected: string | undefined): string {
+/** Where Go's decoder stores the value at `path`: the field's Go type, and how its errors name it. */
+function goFieldAt(path: readonly PropertyKey[]): { node: GoNode | undefined; into: string } {
   let node: GoNode | undefined = NET;
   let struct = 'Net';
   const keys: string[] = [];
@@ -143,9 +144,14 @@ function typeErrorMessage(path: readonly PropertyKey[], value: unknown, expected
     }
     if (node?.opaque) frozen = true;
   }
+  return { node, into: `Go struct field ${struct}.${keys.join('.')}` };
+}
+
+/** The message Go's decoder gives for a value of the wrong JSON type at `path`. */
+function typeErrorMessage(path: readonly PropertyKey[], value: unknown, expected: string | undefined): string {
+  const { node, into } = goFieldAt(path);
   const goType = node?.type ?? GENERIC_TYPE[expected ?? ''] ?? expected ?? 'interface {}';
-  const got = goJsonTypeName(value) + (goType === 'int' && typeof value === 'number' ? ` ${value}` : '');
-  return `json: cannot unmarshal ${got} into Go struct field ${struct}.${keys.join('.')} of type ${goType}`;
+  return `json: cannot unmarshal ${goJsonTypeName(value)} into ${into} of type ${goType}`;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -156,6 +162,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function decodeNet(doc: Record<string, unknown>): HostLocalNetConf {
   const canon = canonicalize(HostLocalNetConfSchema, doc);
+  // Only the fields of the reference's Net struct are decoded by Go; it skips the rest.
+  const num = numberIssue(HostLocalNetConfSchema, canon, (path) => goFieldAt(path).node !== undefined);
+  if (num) {
+    const { node, into } = goFieldAt(num.path);
+    throw new CniError(ErrorCode.DecodingFailure, numberRefusalMessage(num.text, into, node?.type ?? num.goType, num.why));
+  }
   const parsed = HostLocalNetConfSchema.safeParse(canon);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
@@ -164,8 +176,8 @@ function decodeNet(doc: Record<string, unknown>): HostLocalNetConf {
   if (issue.code === 'invalid_type' && value !== undefined) {
     throw new CniError(ErrorCode.DecodingFailure, typeErrorMessage(issue.path, value, expected));
   }
-  const field = issue.path.filter((p) => typeof p === 'string').join('.');
-  throw new CniError(ErrorCode.DecodingFailure, field ? `${field}: ${issue.message}` : issue.message);
+  // The schema checks types only (numbers are checked above): nothing else should get here.
+  throw new CniError(ErrorCode.DecodingFailure, `json: cannot unmarshal ${goJsonTypeName(value)} into ${goFieldAt(issue.path).into}`);
 }
 
 // --- address fields ---------------------------------------------------------

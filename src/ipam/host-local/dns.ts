@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { type FileReadError, readRegularFile } from '../../cni/regular-file.ts';
 import type { DNS } from '../../cni/result/types.ts';
 
 // resolv.conf as host-local reads it (reference-plugins.md §2.10). Unlike
@@ -31,15 +31,16 @@ export function parseResolvConfText(text: string): DNS {
   return dns;
 }
 
+/** The most of a resolv.conf weft reads: real ones are well under 4 KiB (glibc uses 3 nameservers, 6 search domains). */
+export const RESOLV_CONF_LIMIT = 64 * 1024;
+
 /** Read and parse a resolv.conf; a missing file is the OS error, like the reference. */
 export function parseResolvConf(file: string): DNS {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = readRegularFile(file, RESOLV_CONF_LIMIT, 'resolv.conf');
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const reason = err.code === 'ENOENT' ? 'no such file or directory' : err.message;
-    throw new CniError(ErrorCode.IOFailure, `open ${file}: ${reason}`);
+    throw new CniError(ErrorCode.IOFailure, (e as FileReadError).message);
   }
-  return parseResolvConfText(text);
+  return parseResolvConfText(bytes.toString('utf8'));
 }

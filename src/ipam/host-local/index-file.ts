@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { withPath } from '../../cni/oserror.ts';
+import { openRegularFile } from '../../cni/regular-file.ts';
 import type { IP } from '../../net/ip.ts';
 import { type DirStamp, KeyTable, LeaseIndex } from './lease-index.ts';
 
@@ -33,18 +34,22 @@ const TRAILER_WORDS = 2;
 const slotFile = (stateDir: string, slot: number) => path.join(stateDir, `index.${slot}`);
 
 /**
- * Open one of weft's own files for writing in place. A directory in its
- * place can only be damage (weft never makes one there): it is removed.
+ * Open one of weft's own files for writing in place. Anything but a regular
+ * file in its place (a directory, a pipe, a device) can only be damage: weft
+ * never makes one there, so it is removed and the file made anew.
  */
 function openForWrite(file: string): number {
-  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT;
+  // Non-blocking: a FIFO without a reader fails (ENXIO) instead of stalling.
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | (fs.constants.O_NONBLOCK ?? 0);
   try {
-    return fs.openSync(file, flags, 0o600);
+    const fd = fs.openSync(file, flags, 0o600);
+    if (fs.fstatSync(fd).isFile()) return fd;
+    fs.closeSync(fd);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EISDIR') throw e;
-    fs.rmSync(file, { recursive: true, force: true });
-    return fs.openSync(file, flags, 0o600);
+    if (!['EISDIR', 'ENXIO'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
   }
+  fs.rmSync(file, { recursive: true, force: true });
+  return fs.openSync(file, flags | fs.constants.O_EXCL, 0o600);
 }
 
 /** Write all of `bytes` at `position`: a short write (a disk filling up) ends in the error that stopped it. */
@@ -137,7 +142,8 @@ export function readIndex(stateDir: string, boot: Uint32Array | null = bootId())
     for (const slot of [0, 1]) {
       let fd: number;
       try {
-        fd = fs.openSync(slotFile(stateDir, slot), 'r');
+        // Only a regular file is a slot (a pipe in its place would stall the read).
+        fd = openRegularFile(slotFile(stateDir, slot)).fd;
       } catch {
         continue;
       }
@@ -253,7 +259,7 @@ export function removeIntent(stateDir: string): void {
 export function readIntent(stateDir: string): Intent | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(intentFile(stateDir), 'r');
+    fd = openRegularFile(intentFile(stateDir)).fd;
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { fsErrorMessage, withPath } from '../../cni/oserror.ts';
+import { readRegularFile } from '../../cni/regular-file.ts';
 import { type IP, formatIP, parseIP } from '../../net/ip.ts';
 
 // The reference plugin's on-disk store, byte for byte (reference-plugins.md
@@ -66,32 +67,16 @@ const ioError = (what: string, e: unknown) => new CniError(ErrorCode.IOFailure, 
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
-// One read buffer for every small file this process reads.
-let readBuf = Buffer.allocUnsafe(4096);
+/** The most of a lease or last_reserved_ip file read: the plugins write a container ID and an interface name. */
+const STORE_FILE_LIMIT = 64 * 1024;
 
+/** A store file's text; undefined when there is none. Only a regular file is read (FileReadError otherwise). */
 function readSmallFile(file: string): string | undefined {
-  let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    return readRegularFile(file, STORE_FILE_LIMIT, 'host-local store file').toString('utf8');
   } catch (e) {
     if (errno(e) === 'ENOENT') return undefined;
     throw e;
-  }
-  try {
-    let len = 0;
-    for (;;) {
-      const n = fs.readSync(fd, readBuf, len, readBuf.length - len, len);
-      if (n === 0) break;
-      len += n;
-      if (len === readBuf.length) {
-        const bigger = Buffer.allocUnsafe(readBuf.length * 2);
-        readBuf.copy(bigger);
-        readBuf = bigger;
-      }
-    }
-    return readBuf.toString('utf8', 0, len);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
@@ -101,7 +86,8 @@ export function readLease(paths: StorePaths, ip: IP): string | undefined {
     const text = readSmallFile(path.join(paths.netDir, leaseFileName(ip)));
     return text === undefined ? undefined : goTrimSpace(text);
   } catch (e) {
-    if (errno(e) === 'EISDIR') return undefined;
+    // Something else in a lease's place (a directory, a pipe, a huge file) is not a lease anyone wrote.
+    if (['EISDIR', 'ENOTREG', 'EFBIG'].includes(errno(e) ?? '')) return undefined;
     throw ioError(`failed to read lease ${formatIP(ip)}`, e);
   }
 }
@@ -282,8 +268,10 @@ export function ensureNetDir(paths: StorePaths): void {
     }
   }
   // The reference flocks this file; creating it keeps the folder exactly as it leaves it.
+  // (Non-blocking: a FIFO in its place must not stall the ADD.)
   try {
-    fs.closeSync(fs.openSync(path.join(paths.netDir, 'lock'), 'a', 0o750));
+    const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NONBLOCK ?? 0);
+    fs.closeSync(fs.openSync(path.join(paths.netDir, 'lock'), flags, 0o750));
   } catch {
     // Only the reference uses it, and it creates it itself.
   }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { errnoText } from '../../cni/oserror.ts';
 
 // The one place weft's Linux code starts a process (ip, nsenter, iptables,
 // nft). Every kernel change goes through here, so one debug log line per
@@ -35,7 +36,7 @@ export function execTool(file: string, args: readonly string[], stdin = ''): Pro
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ENOENT' ? 'executable file not found in $PATH' : e.message;
+      const why = e.code === 'ENOENT' ? 'executable file not found in $PATH' : errnoText(e);
       reject(new CniError(ErrorCode.Internal, `exec: ${JSON.stringify(file)}: ${why}`));
     });
     // A tool may exit before reading all of stdin; its exit status tells the story.

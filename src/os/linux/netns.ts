@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
+import { errnoText } from '../../cni/oserror.ts';
 
 // Is a CNI_NETNS path a network namespace? The same test and messages as Go's
 // ns.GetNS: statfs must report nsfs (or procfs on old kernels).
@@ -19,7 +20,7 @@ export function checkNetns(path: string): void {
     if (err.code === 'ENOENT') {
       throw new NetnsMissingError(ErrorCode.Internal, `failed to Statfs ${JSON.stringify(path)}: no such file or directory`);
     }
-    throw new CniError(ErrorCode.Internal, `failed to Statfs ${JSON.stringify(path)}: ${err.message}`);
+    throw new CniError(ErrorCode.Internal, `failed to Statfs ${JSON.stringify(path)}: ${errnoText(err)}`);
   }
   if (type !== NSFS_MAGIC && type !== PROCFS_MAGIC) {
     throw new CniError(ErrorCode.Internal, `unknown FS magic on ${JSON.stringify(path)}: ${type.toString(16)}`);

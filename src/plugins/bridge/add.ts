@@ -209,12 +209,10 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
     // weft's host-local) runs meanwhile. Started in this order, the batch is
     // spawned before IPAM takes the thread. Both settle before any cleanup.
     const hostP = setupHost(conf, args, podMac, isL3 && conf.isGW, done);
-    const ipamP = isL3
-      ? delegateAdd(conf.ipamType, args.stdinData, { env: args.env }).then((r) => {
-          done.ipam = true;
-          return toResult100(r);
-        })
-      : undefined;
+    // Recorded before IPAM runs: an IPAM ADD that fails may have leased
+    // already, and its DEL releases nothing that is not this container's.
+    if (isL3) done.ipam = true;
+    const ipamP = isL3 ? delegateAdd(conf.ipamType, args.stdinData, { env: args.env }).then(toResult100) : undefined;
     const [hostS, ipamS] = await Promise.allSettled([hostP, ipamP]);
     if (hostS.status === 'rejected') throw hostS.reason;
     if (ipamS.status === 'rejected') throw ipamS.reason;

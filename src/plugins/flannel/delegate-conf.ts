@@ -1,5 +1,6 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
-import { goJsonTypeName, isPlainObject, marshal, sortKeys } from '../../cni/json.ts';
+import { cloneJson, goJsonTypeName, isPlainObject, marshal, sortKeys } from '../../cni/json.ts';
+import { intRefusal, numberRefusalMessage } from '../../cni/json-numbers.ts';
 import { canonicalKeys, keyCI } from '../../cni/keys.ts';
 import { type CIDR, addToIP, formatCIDR, formatIP, lastAddressOf, networkOf, parseCIDR, parseIP } from '../../net/ip.ts';
 import { type FlannelConf, type JsonObject, checkDelegateDict } from './conf.ts';
@@ -17,11 +18,17 @@ type GoRoute = { dst: string; gw?: string; mtu?: number; advmss?: number; priori
 
 const ROUTE_FIELDS = ['dst', 'gw', 'mtu', 'advmss', 'priority', 'table', 'scope'] as const;
 
+/**
+ * An int of a route in flannel's ipam map. The reference reads the map as
+ * interface{} (float64) and re-encodes it for []types.Route, so the number
+ * is checked as Go writes that float64 (1.0 is 1, 1e20 is out of range).
+ */
 function routeInt(o: JsonObject, k: string): number | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number') throw new Error(`json: cannot unmarshal ${goJsonTypeName(v)} into Go struct field route.${k} of type int`);
-  if (!Number.isInteger(v)) throw new Error(`json: cannot unmarshal number ${v} into Go struct field route.${k} of type int`);
+  const why = intRefusal(String(v), v);
+  if (why) throw new Error(numberRefusalMessage(String(v), `Go struct field route.${k}`, 'int', why));
   return v;
 }
 
@@ -70,7 +77,7 @@ function confRoutes(ipam: JsonObject): GoRoute[] {
 
 /** getDelegateIPAM (Linux): the user's ipam, its ranges and routes filled from subnet.env. */
 function linuxIpam(conf: FlannelConf, env: SubnetEnv): JsonObject {
-  const ipam: JsonObject = structuredClone(conf.ipam ?? {});
+  const ipam: JsonObject = cloneJson(conf.ipam ?? {});
   if (!Object.hasOwn(ipam, 'type')) ipam.type = 'host-local';
   // host-local would turn `subnet` into an extra range set in front of
   // flannel's: a second address, or an "overlaps" failure. Refuse it.
@@ -144,8 +151,8 @@ function buildWindows(conf: FlannelConf, env: SubnetEnv, d: JsonObject): JsonObj
 /** The delegate config for (conf, subnet.env, OS). Never mutates `conf`. */
 export function buildDelegate(conf: FlannelConf, env: SubnetEnv, os: FlannelOS): JsonObject {
   checkDelegateDict(conf.delegate);
-  const d: JsonObject = structuredClone(conf.delegate ?? {});
-  if (conf.runtimeConfig !== undefined) d.runtimeConfig = structuredClone(conf.runtimeConfig);
+  const d: JsonObject = cloneJson(conf.delegate ?? {});
+  if (conf.runtimeConfig !== undefined) d.runtimeConfig = cloneJson(conf.runtimeConfig);
   d.name = conf.name;
   return os === 'windows' ? buildWindows(conf, env, d) : buildLinux(conf, env, d);
 }
@@ -179,7 +186,7 @@ const PLACEHOLDER_RANGE = '192.0.2.0/24';
  * pod's lease still goes.
  */
 export function ipamOnlyConf(conf: FlannelConf, os: FlannelOS): JsonObject {
-  const ipam: JsonObject = os === 'linux' && conf.ipam ? structuredClone(conf.ipam) : {};
+  const ipam: JsonObject = os === 'linux' && conf.ipam ? cloneJson(conf.ipam) : {};
   if (!Object.hasOwn(ipam, 'type')) ipam.type = 'host-local';
   if (typeof ipam.type !== 'string' || ipam.type === '') throw invalid("'ipam' dictionary must have a (string) 'type' field");
   if (ipam.type === 'host-local') {

@@ -6,6 +6,7 @@ import { fieldCI } from '../../cni/keys.ts';
 import { isValidName } from '../../cni/names.ts';
 import { writeFileAtomic } from '../../cni/atomic-file.ts';
 import { goPathError } from '../../cni/oserror.ts';
+import { type FileReadError, readRegularFile } from '../../cni/regular-file.ts';
 
 // The delegate configs flannel saved at ADD, one file per container in
 // dataDir, holding exactly the bytes the delegate got; DEL replays them. A
@@ -18,6 +19,9 @@ export type SavedConf =
   | { state: 'corrupt'; reason: string };
 
 const TEMP_SUFFIX = '.tmp';
+
+/** The largest delegate config flannel saves (and reads back): real ones are a few hundred bytes. */
+export const SAVED_CONF_LIMIT = 1 << 20;
 
 // Unique among live writers (node:crypto would cost start-up time for nothing).
 let tempSerial = 0;
@@ -69,6 +73,10 @@ export function scratchStore(dataDir: string): ScratchStore {
 
     save(key, bytes) {
       const file = fileOf(key);
+      // What DEL could not read back is not saved: the ADD fails before any work.
+      if (bytes.length > SAVED_CONF_LIMIT) {
+        throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to save delegate config: it is ${bytes.length} bytes, more than the ${SAVED_CONF_LIMIT >> 20} MiB flannel keeps for DEL`);
+      }
       const temp = path.join(dir, `.${key}.${process.pid}-${tempSerial++}${TEMP_SUFFIX}`);
       try {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -91,14 +99,14 @@ export function scratchStore(dataDir: string): ScratchStore {
       const file = fileOf(key);
       let bytes: Buffer;
       try {
-        bytes = fs.readFileSync(file);
+        bytes = readRegularFile(file, SAVED_CONF_LIMIT, 'saved delegate config');
       } catch (e) {
-        const err = e as NodeJS.ErrnoException;
+        const err = e as FileReadError;
         // ENOTDIR: dataDir (or a parent) is a file, so no config can have been saved there.
         if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return { state: 'missing' };
-        // flannel never makes a directory there: damage, which DEL must get past.
-        if (err.code === 'EISDIR') return { state: 'corrupt', reason: goPathError('read', file, err) };
-        throw ioError(`failed to read delegate config: ${goPathError('open', file, err)}`);
+        // flannel never makes anything else there, nor one that large: damage, which DEL must get past.
+        if (['EISDIR', 'ENOTREG', 'EFBIG'].includes(err.code)) return { state: 'corrupt', reason: err.message };
+        throw ioError(`failed to read delegate config: ${err.message}`);
       }
       let doc: unknown;
       try {

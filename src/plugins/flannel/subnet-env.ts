@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
 import { type CIDR, networkOf, parseCIDR } from '../../net/ip.ts';
 import { goPathError } from '../../cni/oserror.ts';
+import { FileReadError, readRegularFile } from '../../cni/regular-file.ts';
 
 // flanneld's subnet.env, read the way the reference reads it (line by line,
 // exact keys, unknown keys ignored, CRLF tolerated), but retried for a short
@@ -108,19 +109,21 @@ export function parseSubnetEnv(text: string, file: string): SubnetEnv {
 // recently is most likely still being written (its last value may be cut).
 const STILL_WRITING_MS = 2000;
 
+/** The most of a subnet.env weft reads: flanneld writes six short lines. */
+export const SUBNET_ENV_LIMIT = 64 * 1024;
+
 function readOnce(file: string, lastChance: boolean): SubnetEnv {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, SUBNET_ENV_LIMIT, 'subnet.env').toString('utf8');
     if (!lastChance && text !== '' && !text.endsWith('\n')) {
       const age = Date.now() - fs.statSync(file).mtimeMs;
       if (age < STILL_WRITING_MS) throw notReady(`${file} is being written (no newline at its end yet)`);
     }
   } catch (e) {
     if (e instanceof CniError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    const text = goPathError('open', file, err);
-    throw err.code === 'ENOENT' ? notReady(text) : new CniError(ErrorCode.IOFailure, text);
+    if (e instanceof FileReadError) throw e.code === 'ENOENT' ? notReady(e.message) : new CniError(ErrorCode.IOFailure, e.message);
+    throw new CniError(ErrorCode.IOFailure, goPathError('stat', file, e));
   }
   return parseSubnetEnv(text, file);
 }

@@ -47,4 +47,17 @@ describe('parseResolvConf', () => {
       expect((e as { code: number }).code).toBe(5);
     }
   });
+
+  it('refuses a directory, a device and a file over 64 KiB, naming the file (code 5)', () => {
+    const dir = tempDir();
+    const big = path.join(dir, 'big');
+    fs.writeFileSync(big, `nameserver 192.0.2.3\n${'#'.repeat(64 * 1024)}`);
+    for (const [file, msg] of [
+      [dir, `read ${dir}: is a directory`],
+      ['/dev/null', 'read /dev/null: a character device, not a regular file'],
+      [big, `read ${big}: file too large: weft reads at most 64 KiB of a resolv.conf`],
+    ]) {
+      expect(() => parseResolvConf(file!)).toThrow(expect.objectContaining({ code: 5, message: msg }));
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createNetns, ipIn, ipJson, shIn } from '../../helpers/netns.ts';
-import { BRIDGE, add, addrs, bridgeConf, cni, leases, link, links, makeRig, routes } from './harness.ts';
+import { BRIDGE, add, addrs, bridgeConf, cni, leases, link, links, makeRig, recordingIpam, routes } from './harness.ts';
 
 // bridge ADD and DEL against the kernel, in namespaces made per test: the
 // reference test suite's common assertions (bridge_test.go, §5.5 49).
@@ -200,5 +200,28 @@ describe('bridge IPv6 and dual stack (49)', () => {
     const global = info[0]!.addr_info.find((a) => a.local === '2001:db8::2');
     expect(global).toBeDefined();
     expect(global!.tentative).toBeUndefined();
+  });
+});
+
+describe('bridge ADD that cannot go through leaves nothing behind', () => {
+  it("refuses its own namespace before any work: one error document, no lease, no bridge", async () => {
+    const rig = makeRig();
+    const r = await cni(rig, 'ADD', bridgeConf(rig, { isGateway: true }), rig.host);
+    expect(r.code).toBe(1);
+    // Exactly one document: a runtime parses it, instead of seeing code 0 "error parsing its diagnostic message".
+    expect(JSON.parse(r.stdout)).toEqual({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
+    expect(leases(rig)).toEqual([]);
+    expect(link(rig.host, BRIDGE)).toBeUndefined();
+    expect(links(rig.host).filter((l) => l.ifname.startsWith('veth'))).toEqual([]);
+  });
+
+  it('releases the IPAM lease when IPAM itself fails (it may have leased before failing)', async () => {
+    const ipam = recordingIpam({ ADD: '{"code":11,"msg":"leased, then the disk filled up"}' });
+    const rig = makeRig({ 'rec-ipam': ipam.file });
+    const pod = createNetns('bp');
+    const r = await cni(rig, 'ADD', bridgeConf(rig, { isGateway: true, ipam: { type: 'rec-ipam' } }), pod);
+    expect(r.json).toEqual({ code: 11, msg: 'leased, then the disk filled up' });
+    expect(ipam.calls().map((c) => c.split(' ')[0])).toEqual(['ADD', 'DEL']);
+    expect(links(rig.host).filter((l) => l.ifname.startsWith('veth'))).toEqual([]);
   });
 });

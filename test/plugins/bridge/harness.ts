@@ -4,7 +4,7 @@ import { parseIP } from '../../../src/net/ip.ts';
 import { cniPathDir } from '../../helpers/cnipath.ts';
 import { type Netns, createNetns, ipJson, runIn } from '../../helpers/netns.ts';
 import { cniEnv } from '../../helpers/run.ts';
-import { tempDir } from '../../helpers/tmp.ts';
+import { tempDir, writeScript } from '../../helpers/tmp.ts';
 
 // A bridge test rig: a "host" namespace where the plugin runs (bridge,
 // veths and iptables rules land there), a CNI_PATH with weft's bridge and a
@@ -130,4 +130,15 @@ export function leases(rig: Rig, network = NET): string[] {
   const dir = path.join(rig.dataDir, network);
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir).filter((f) => parseIP(f) !== undefined);
+}
+
+/** An IPAM plugin that records each call ("ADD <stdin>") and fails the commands given with the error given. */
+export function recordingIpam(exitFor: Record<string, string> = {}): { file: string; calls: () => string[] } {
+  const dir = tempDir();
+  const log = path.join(dir, 'calls');
+  const cases = Object.entries(exitFor)
+    .map(([cmd, out]) => `  ${cmd}) printf '%s' '${out}'; exit 1 ;;`)
+    .join('\n');
+  const file = writeScript(path.join(dir, 'rec-ipam'), `echo "$CNI_COMMAND $(cat)" >> ${log}\ncase "$CNI_COMMAND" in\n${cases}\nesac\nexit 0`);
+  return { file, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : []) };
 }

@@ -1,22 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createNetns, shIn } from '../../helpers/netns.ts';
-import { tempDir, writeScript } from '../../helpers/tmp.ts';
-import { NET, add, bridgeConf, cni, makeRig } from './harness.ts';
+import { NET, add, bridgeConf, cni, makeRig, recordingIpam } from './harness.ts';
 
 // STATUS and GC (§3.8). The reference host-local speaks only up to 1.0.0, so
 // these 1.1.0 verbs go to a recording IPAM script.
-
-function recordingIpam(exitFor: Record<string, string> = {}): { file: string; calls: () => string[] } {
-  const dir = tempDir();
-  const log = path.join(dir, 'calls');
-  const cases = Object.entries(exitFor)
-    .map(([cmd, out]) => `  ${cmd}) printf '%s' '${out}'; exit 1 ;;`)
-    .join('\n');
-  const file = writeScript(path.join(dir, 'rec-ipam'), `echo "$CNI_COMMAND $(cat)" >> ${log}\ncase "$CNI_COMMAND" in\n${cases}\nesac\nexit 0`);
-  return { file, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : []) };
-}
 
 describe('bridge STATUS', () => {
   it('asks IPAM, and passes its error on', async () => {

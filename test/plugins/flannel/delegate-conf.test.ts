@@ -128,6 +128,19 @@ describe('Linux delegate', () => {
     );
   });
 
+  it('reads route numbers as the reference does: the ipam map holds float64s, re-encoded for types.Route', () => {
+    // 1.0 and 1e2 are whole float64s, written back as 1 and 100: taken. 1e20 is written back as
+    // 100000000000000000000, past int64: refused, as the reference refuses it.
+    const routes = (mtu: string) => `{"name":"cni-flannel","type":"flannel","ipam":{"routes":[{"dst":"10.0.0.0/8","mtu":${mtu}}]}}`;
+    const c = (mtu: string) => loadFlannelConf(Buffer.from(routes(mtu)));
+    expect((linux(c('1.0')).ipam as { routes: unknown[] }).routes[0]).toEqual({ dst: '10.0.0.0/8', mtu: 1 });
+    expect((linux(c('1e2')).ipam as { routes: unknown[] }).routes[0]).toEqual({ dst: '10.0.0.0/8', mtu: 100 });
+    expect(thrown(() => linux(c('1e20'))).msg).toBe(
+      'failed to assemble Delegate IPAM: failed to read IPAM routes: failed to parse ipam.routes: json: cannot unmarshal number 100000000000000000000 into Go struct field route.mtu of type int',
+    );
+    expect(thrown(() => c('1e400')).msg).toBe('failed to load netconf: json: cannot unmarshal number 1e400 into Go struct field NetConf.ipam of type float64');
+  });
+
   it("keeps the user's delegate values and adds only what is missing", () => {
     const d = linux(conf({ delegate: { type: 'bridge', ipMasq: true, mtu: 1400, isGateway: false, hairpinMode: true, isDefaultGateway: true } }));
     expect(d).toMatchObject({ ipMasq: true, mtu: 1400, isGateway: false, hairpinMode: true, isDefaultGateway: true });

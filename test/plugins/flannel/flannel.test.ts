@@ -150,7 +150,16 @@ describe('flannel ADD when the delegate fails', () => {
     const f = setup(SUBNET_V4, []);
     const out = await runFlannel(f, 'ADD', flannelConf(f));
     expect(out.json).toEqual({ code: 999, msg: `failed to delegate add: failed to find plugin "bridge" in path [${f.binDir}]` });
-    expect(f.saved(CONTAINER_ID)).toBeUndefined();
+    // Refused before anything was saved: flannel did not even make its dataDir.
+    expect(fs.existsSync(f.dataDir)).toBe(false);
+  });
+
+  it('refuses, before any work, a delegate config larger than it would read back at DEL (1 MiB)', async () => {
+    const f = setup();
+    const out = await runFlannel(f, 'ADD', flannelConf(f, { delegate: { pad: 'x'.repeat(1 << 20) } }));
+    expect(out.json).toEqual({ code: 7, msg: expect.stringMatching(/^failed to save delegate config: it is 1048\d{3} bytes, more than the 1 MiB flannel keeps for DEL$/) });
+    expect(f.calls()).toEqual([]);
+    expect(fs.existsSync(f.dataDir)).toBe(false);
   });
 });
 

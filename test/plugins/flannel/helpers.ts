@@ -72,7 +72,7 @@ export interface Fixture {
   link(type: string, target: string): void;
   writeSubnetEnv(text: string): void;
   calls(): Call[];
-  /** The saved delegate config of a key, or undefined. */
+  /** The saved delegate config of a key, or undefined when dataDir has none (it throws when there is no dataDir). */
   saved(key: string): string | undefined;
 }
 
@@ -105,8 +105,11 @@ export function fixture(): Fixture {
     saved: (key) => {
       try {
         return fs.readFileSync(path.join(f.dataDir, key), 'utf8');
-      } catch {
-        return undefined;
+      } catch (e) {
+        // Only "no such file" in a dataDir that is there means nothing is saved; any
+        // other failure (a wrong path, no dataDir at all) fails the test.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.statSync(f.dataDir).isDirectory()) return undefined;
+        throw e;
       }
     },
   };
