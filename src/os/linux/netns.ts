@@ -66,30 +66,60 @@ export function netnsPathState(path: string, was: NetnsId): NetnsPathState {
   return st.dev === was.dev && st.ino === was.ino ? 'same' : 'other';
 }
 
+/** Where a live namespace is held: a path naming it, and what that is. */
+export interface NetnsHolder {
+  path: string;
+  what: string;
+}
+
+// mountinfo escapes blanks, tabs, newlines and backslashes in paths as \ooo.
+const unescapeMountPath = (p: string): string => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
 /**
- * The inodes of every network namespace still alive where this process can
- * see it: one a process lives in (/proc/<pid>/ns/net), or one bind-mounted in
- * this mount namespace (/proc/self/mountinfo). A namespace whose path is gone
- * may still be held this way, with its pod interface and address inside.
+ * Every network namespace still alive where this process can see it, by
+ * inode, with all that holds it: processes living in it (/proc/<pid>/ns/net)
+ * and bind mounts in this mount namespace (/proc/self/mountinfo; one may be
+ * hidden under a later mount). The kernel hands the
+ * inode numbers of dead namespaces out again, so a number found here is a
+ * namespace that lives, not necessarily the one that had it before.
  */
-export function liveNetnsInodes(): Set<bigint> {
-  const out = new Set<bigint>();
-  const add = (tag: string) => {
+export function liveNetnsHolders(): Map<bigint, NetnsHolder[]> {
+  const out = new Map<bigint, NetnsHolder[]>();
+  const add = (tag: string, holder: NetnsHolder) => {
     const m = /^net:\[(\d+)\]$/.exec(tag);
-    if (m) out.add(BigInt(m[1]!));
+    if (!m) return;
+    const ino = BigInt(m[1]!);
+    out.set(ino, [...(out.get(ino) ?? []), holder]);
   };
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
+    const path = `/proc/${pid}/ns/net`;
     try {
-      add(fs.readlinkSync(`/proc/${pid}/ns/net`));
+      add(fs.readlinkSync(path), { path, what: `process ${pid}` });
     } catch {
       // The process ended while we looked.
     }
   }
-  // mountinfo: "<id> <parent> <dev> <root> <mount point> ... - <fs type> ..."; a namespace's root is "net:[<inode>]".
+  // mountinfo: "<id> <parent> <dev> <root> <mount point> ..."; a namespace's root is "net:[<inode>]".
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const fields = line.split(' ');
-    if (fields[3]?.startsWith('net:[')) add(fields[3]);
+    if (!fields[3]?.startsWith('net:[') || fields[4] === undefined) continue;
+    const path = unescapeMountPath(fields[4]);
+    add(fields[3], { path, what: `a mount at ${path}` });
   }
   return out;
+}
+
+let boot: string | undefined;
+
+/** This boot of the machine (a reboot ends every namespace); '' when the kernel does not say. */
+export function bootId(): string {
+  if (boot === undefined) {
+    try {
+      boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    } catch {
+      boot = '';
+    }
+  }
+  return boot;
 }

@@ -4,7 +4,7 @@ import type { Attachment } from '../../cni/conf.ts';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { netnsIdOf } from '../../os/linux/netns.ts';
+import { bootId, netnsIdOf } from '../../os/linux/netns.ts';
 import { type NamespaceIdentity, recordKey } from './record.ts';
 import { reclaimDead, recordsWithLiveness } from './reclaim.ts';
 import { type AttachmentSite, listRecords, removeLeftovers, removeRecord, writeRecord } from './store.ts';
@@ -31,7 +31,7 @@ export function namespaceIdentity(flavour: 'linux' | 'windows', netns: string): 
   // Windows: { kind: 'hns', id: <GUID> } once the HNS namespace check exists (liveness.ts).
   if (flavour === 'windows' || !path.isAbsolute(netns)) return undefined;
   const id = netnsIdOf(netns);
-  return id && { kind: 'linux', dev: String(id.dev), ino: String(id.ino) };
+  return id && { kind: 'linux', boot: bootId(), dev: String(id.dev), ino: String(id.ino) };
 }
 
 /** An attachment being added with a record. */
@@ -89,7 +89,8 @@ export async function addWithReclaim(rec: Recorded | undefined, attempt: () => P
         swept.reclaimed.length > 0
           ? `reclaimed ${swept.reclaimed.length} attachment(s) of pods that are gone, and still none is free`
           : `no attachment on this node belongs to a pod that is provably gone; "cnitool attachments ${rec.site.network}" lists who holds the addresses`;
-      out = { ...out, error: withDetail(out.error, hint) };
+      const undecided = swept.undecided.map((u) => `${u.record.containerId}: ${u.why}`);
+      out = { ...out, error: withDetail(out.error, [hint, ...undecided.slice(0, 3)].join('; ')) };
     }
   }
   if ('error' in out && out.undone && rec) removeRecord(rec.site, rec.args.containerId, rec.args.ifName);

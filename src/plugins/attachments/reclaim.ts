@@ -28,6 +28,8 @@ export interface SweepOutcome {
   reclaimed: Reclaimed[];
   /** Dead attachments someone else held the lock of (reclaiming them, most likely). */
   busy: number;
+  /** Attachments that could not be proven alive or dead, and why: never reclaimed. */
+  undecided: { record: AttachmentRecord; why: string }[];
   failed: { record: AttachmentRecord; error: string }[];
 }
 
@@ -59,10 +61,7 @@ function delEnv(env: Env, r: AttachmentRecord): Env {
 export async function recordsWithLiveness(site: AttachmentSite): Promise<{ stored: StoredRecord; liveness?: Liveness }[]> {
   const stored = listRecords(site);
   const ok = stored.filter(readable);
-  const states = await livenessOf(
-    ok.map((s) => s.record),
-    { thorough: false },
-  );
+  const states = await livenessOf(ok.map((s) => s.record));
   return stored.map((s) => (readable(s) ? { stored: s, liveness: states[ok.indexOf(s)] } : { stored: s }));
 }
 
@@ -71,15 +70,21 @@ export async function recordsWithLiveness(site: AttachmentSite): Promise<{ store
  * record of the attachment the caller is adding). `trigger` says why, for the log.
  */
 export async function reclaimDead(site: AttachmentSite, env: Env, opts: { trigger: string; skip?: string }): Promise<SweepOutcome> {
-  const out: SweepOutcome = { reclaimed: [], busy: 0, failed: [] };
+  const out: SweepOutcome = { reclaimed: [], busy: 0, undecided: [], failed: [] };
   const candidates = listRecords(site).filter((s): s is Readable => readable(s) && s.key !== opts.skip);
-  const states = await livenessOf(
-    candidates.map((c) => c.record),
-    { thorough: true },
-  );
-  const dead = candidates.filter((_, i) => states[i]!.state === 'dead');
-  if (dead.length === 0) return out;
+  // A stat each first; only what looks dead is looked at closely.
+  const probed = await livenessOf(candidates.map((c) => c.record));
+  const looksDead = candidates.filter((_, i) => probed[i]!.state === 'dead');
+  if (looksDead.length === 0) return out;
   const owners = await leasesByOwner(site.dataDir, site.network);
+  const addressesOf = (r: AttachmentRecord) =>
+    (owners.get(leaseContent(r.containerId, r.ifName)) ?? owners.get(legacyLeaseContent(r.containerId)) ?? []).map(formatIP);
+  const states = await livenessOf(
+    looksDead.map((c) => c.record),
+    { addressesOf },
+  );
+  states.forEach((s, i) => s.state === 'unknown' && out.undecided.push({ record: looksDead[i]!.record, why: s.why }));
+  const dead = looksDead.filter((_, i) => states[i]!.state === 'dead');
   for (const c of dead) {
     const lock = await tryLockRecord(site, c.key);
     if (!lock) {
@@ -87,19 +92,21 @@ export async function reclaimDead(site: AttachmentSite, env: Env, opts: { trigge
       continue;
     }
     try {
-      // Under the lock: still the record judged, and still dead?
+      // Under the lock: still the record judged (no ADD took the attachment
+      // over), and its path still not the namespace? (A namespace nobody held
+      // a moment ago cannot be entered again.)
       const now = readRecord(site, c.key);
       if (!now || !readable(now) || now.text !== c.text) continue;
-      const [state] = await livenessOf([now.record], { thorough: true });
+      const [state] = await livenessOf([now.record]);
       if (state!.state !== 'dead') continue;
       const r = now.record;
-      const held = owners.get(leaseContent(r.containerId, r.ifName)) ?? owners.get(legacyLeaseContent(r.containerId)) ?? [];
-      const addresses = held.map(formatIP);
-      const fields = { network: site.network, containerId: r.containerId, ifName: r.ifName, netns: r.netns, addresses, why: state!.why, trigger: opts.trigger };
+      const why = state!.why;
+      const addresses = addressesOf(r);
+      const fields = { network: site.network, containerId: r.containerId, ifName: r.ifName, netns: r.netns, addresses, why, trigger: opts.trigger };
       try {
         await runtimeDel(r.type, r.stdin, { env: delEnv(env, r) });
         notice('reclaimed the attachment of a pod that is gone', fields);
-        out.reclaimed.push({ record: r, why: state!.why, addresses });
+        out.reclaimed.push({ record: r, why, addresses });
       } catch (e) {
         notice('could not reclaim the attachment of a pod that is gone; its record stays for the next try', { ...fields, error: errorText(e) });
         out.failed.push({ record: r, error: errorText(e) });

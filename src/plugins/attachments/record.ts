@@ -11,8 +11,13 @@ import { isValidName, validateInterfaceName } from '../../cni/names.ts';
 
 /** The pod's network namespace as it was at ADD. */
 export type NamespaceIdentity =
-  /** Linux: the device and inode of the CNI_NETNS file (decimal strings: inodes pass 2^53). */
-  | { kind: 'linux'; dev: string; ino: string }
+  /**
+   * Linux: the machine's boot ID, and the device and inode of the CNI_NETNS
+   * file (decimal strings: inodes pass 2^53). Inode numbers of dead
+   * namespaces are handed out again, so they tell namespaces apart only
+   * together with the path, or within one boot.
+   */
+  | { kind: 'linux'; boot: string; dev: string; ino: string }
   /** Windows: the HNS namespace GUID (CNI_NETNS). Liveness is the Windows part's (liveness.ts). */
   | { kind: 'hns'; id: string };
 
@@ -42,7 +47,7 @@ const FileSchema = z.object({
   netns: z.string(),
   cniArgs: z.string(),
   namespace: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('linux'), dev: Decimal, ino: Decimal }),
+    z.object({ kind: z.literal('linux'), boot: z.string(), dev: Decimal, ino: Decimal }),
     z.object({ kind: z.literal('hns'), id: z.string().check(z.regex(/^[0-9a-fA-F-]{36}$/)) }),
   ]),
   stdin: z.string().check(z.regex(/^[A-Za-z0-9+/]*={0,2}$/)),
