@@ -89,7 +89,16 @@ export function decodeRecord(text: string): AttachmentRecord | { corrupt: string
   if (!isValidName(d.containerId)) return { corrupt: `containerId: ${JSON.stringify(d.containerId)} is not a container ID` };
   if (validateInterfaceName(d.ifName)) return { corrupt: `ifName: ${JSON.stringify(d.ifName)} is not an interface name` };
   if (d.namespace.kind === 'linux' && !path.isAbsolute(d.netns)) return { corrupt: `netns: ${JSON.stringify(d.netns)} is not an absolute path` };
-  return { ...d, stdin: Buffer.from(d.stdin, 'base64') };
+  return {
+    type: d.type,
+    containerId: d.containerId,
+    ifName: d.ifName,
+    netns: d.netns,
+    cniArgs: d.cniArgs,
+    namespace: d.namespace,
+    stdin: Buffer.from(d.stdin, 'base64'),
+    addedAt: d.addedAt,
+  };
 }
 
 /**

@@ -64,7 +64,7 @@ export function lockRecord(site: AttachmentSite, key: string): Promise<NetworkLo
 /** Take the record's lock if nobody holds it (a stale lock is broken); undefined when it is held. */
 export async function tryLockRecord(site: AttachmentSite, key: string): Promise<NetworkLock | undefined> {
   try {
-    return await lockNetwork(lockDirOf(site, key), { timeoutMs: 1 });
+    return await lockNetwork(lockDirOf(site, key), { timeoutMs: 0 });
   } catch (e) {
     if (e instanceof CniError && e.code === ErrorCode.TryAgainLater) return undefined;
     throw e;

@@ -24,7 +24,10 @@ async function fill(w: World): Promise<Pod[]> {
   const pods = Array.from({ length: 5 }, () => w.pod());
   for (const p of pods) await w.add(p);
   expect(pods.map((p) => p.ip).sort()).toEqual(['10.244.1.2', '10.244.1.3', '10.244.1.4', '10.244.1.5', '10.244.1.6']);
+  // One record per pod, flannel's (its delegate bridge keeps none).
   expect(w.records()).toEqual(pods.map((p) => `${p.id}@eth0`).sort());
+  const first = JSON.parse(fs.readFileSync(path.join(w.recordDir, `${pods[0]!.id}@eth0`), 'utf8'));
+  expect(first).toMatchObject({ type: 'flannel', containerId: pods[0]!.id, ifName: 'eth0', netns: pods[0]!.netns });
   return pods;
 }
 
