@@ -6,7 +6,7 @@ import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { bootId, netnsIdOf } from '../../os/linux/netns.ts';
 import { type NamespaceIdentity, recordKey } from './record.ts';
-import { reclaimDead, recordsWithLiveness } from './reclaim.ts';
+import { type SweepOutcome, reclaimDead, recordsWithLiveness } from './reclaim.ts';
 import { type AttachmentSite, listRecords, removeLeftovers, removeRecord, writeRecord } from './store.ts';
 
 // The attachment records through a plugin's verbs. Only the plugin the
@@ -76,25 +76,40 @@ function withDetail(e: unknown, detail: string): CniError {
 }
 
 /**
- * Run `attempt`; if the range set was exhausted, reclaim and run it once
- * more. A failure that was undone completely takes the record with it.
+ * Run `attempt` (which throws only when it has done nothing); if the range
+ * set was exhausted, reclaim and run it once more. A failure that was
+ * undone completely takes the record with it.
  */
 export async function addWithReclaim(rec: Recorded | undefined, attempt: () => Promise<AddAttempt>): Promise<AddAttempt> {
-  let out = await attempt();
-  if ('error' in out && rec && isExhausted(out.error)) {
-    const swept = await reclaimDead(rec.site, rec.args.env, { trigger: `ADD of ${rec.args.containerId} found the range set exhausted`, skip: rec.key });
-    if (swept.reclaimed.length > 0 || swept.busy > 0) out = await attempt();
-    if ('error' in out && isExhausted(out.error)) {
-      const hint =
-        swept.reclaimed.length > 0
-          ? `reclaimed ${swept.reclaimed.length} attachment(s) of pods that are gone, and still none is free`
-          : `no attachment on this node belongs to a pod that is provably gone; "cnitool attachments ${rec.site.network}" lists who holds the addresses`;
-      const undecided = swept.undecided.map((u) => `${u.record.containerId}: ${u.why}`);
-      out = { ...out, error: withDetail(out.error, [hint, ...undecided.slice(0, 3)].join('; ')) };
-    }
+  let out: AddAttempt;
+  try {
+    out = await attempt();
+    if ('error' in out && rec && isExhausted(out.error)) out = await reclaimAndRetry(rec, attempt);
+  } catch (e) {
+    if (rec) removeRecord(rec.site, rec.args.containerId, rec.args.ifName);
+    throw e;
   }
   if ('error' in out && out.undone && rec) removeRecord(rec.site, rec.args.containerId, rec.args.ifName);
   return out;
+}
+
+async function reclaimAndRetry(rec: Recorded, attempt: () => Promise<AddAttempt>): Promise<AddAttempt> {
+  let swept: SweepOutcome | undefined;
+  try {
+    swept = await reclaimDead(rec.site, rec.args.env, { trigger: `ADD of ${rec.args.containerId} found the range set exhausted`, skip: rec.key });
+  } catch (e) {
+    // The ADD's own failure is the one to report; this one is for the log.
+    log.warn('could not look for attachments to reclaim', { error: asCniError(e).message });
+  }
+  // Tried again even when this sweep freed nothing: another one may have, meanwhile.
+  const out = await attempt();
+  if (!('error' in out) || !isExhausted(out.error)) return out;
+  const hint =
+    swept && swept.reclaimed.length > 0
+      ? `reclaimed ${swept.reclaimed.length} attachment(s) of pods that are gone, and still none is free`
+      : `no attachment on this node belongs to a pod that is provably gone; "cnitool attachments ${rec.site.network}" lists who holds the addresses`;
+  const undecided = (swept?.undecided ?? []).map((u) => `${u.record.containerId}: ${u.why}`);
+  return { ...out, error: withDetail(out.error, [hint, ...undecided.slice(0, 3)].join('; ')) };
 }
 
 /** DEL's last step: the attachment is gone, and so is its record. */

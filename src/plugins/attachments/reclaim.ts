@@ -3,11 +3,12 @@ import type { Env } from '../../cni/env.ts';
 import { errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { formatIP } from '../../net/ip.ts';
+import type { NetworkLock } from '../../ipam/host-local/lock.ts';
 import { leasesByOwner } from '../../ipam/host-local/queries.ts';
 import { leaseContent, legacyLeaseContent } from '../../ipam/host-local/store.ts';
 import { type Liveness, livenessOf } from './liveness.ts';
 import type { AttachmentRecord } from './record.ts';
-import { type AttachmentSite, type StoredRecord, listRecords, readRecord, tryLockRecord } from './store.ts';
+import { type AttachmentSite, type StoredRecord, listRecords, lockRecord, readRecord, tryLockRecord } from './store.ts';
 
 // Reclaiming: every attachment of a store whose pod is provably gone gets
 // the full DEL the runtime never sent (leases, saved config, masquerade
@@ -26,7 +27,7 @@ export interface Reclaimed {
 
 export interface SweepOutcome {
   reclaimed: Reclaimed[];
-  /** Dead attachments someone else held the lock of (reclaiming them, most likely). */
+  /** Dead attachments someone else held the lock of (reclaiming them, most likely), waited for. */
   busy: number;
   /** Attachments that could not be proven alive or dead, and why: never reclaimed. */
   undecided: { record: AttachmentRecord; why: string }[];
@@ -85,35 +86,46 @@ export async function reclaimDead(site: AttachmentSite, env: Env, opts: { trigge
   );
   states.forEach((s, i) => s.state === 'unknown' && out.undecided.push({ record: looksDead[i]!.record, why: s.why }));
   const dead = looksDead.filter((_, i) => states[i]!.state === 'dead');
-  for (const c of dead) {
-    const lock = await tryLockRecord(site, c.key);
-    if (!lock) {
-      out.busy++;
-      continue;
-    }
+  const reclaimLocked = async (c: Readable): Promise<void> => {
+    // Under the lock: still the record judged (no ADD took the attachment
+    // over), and its path still not the namespace? (A namespace nobody held
+    // a moment ago cannot be entered again.)
+    const now = readRecord(site, c.key);
+    if (!now || !readable(now) || now.text !== c.text) return;
+    const [state] = await livenessOf([now.record]);
+    if (state!.state !== 'dead') return;
+    const r = now.record;
+    const addresses = addressesOf(r);
+    const fields = { network: site.network, containerId: r.containerId, ifName: r.ifName, netns: r.netns, addresses, why: state!.why, trigger: opts.trigger };
     try {
-      // Under the lock: still the record judged (no ADD took the attachment
-      // over), and its path still not the namespace? (A namespace nobody held
-      // a moment ago cannot be entered again.)
-      const now = readRecord(site, c.key);
-      if (!now || !readable(now) || now.text !== c.text) continue;
-      const [state] = await livenessOf([now.record]);
-      if (state!.state !== 'dead') continue;
-      const r = now.record;
-      const why = state!.why;
-      const addresses = addressesOf(r);
-      const fields = { network: site.network, containerId: r.containerId, ifName: r.ifName, netns: r.netns, addresses, why, trigger: opts.trigger };
-      try {
-        await runtimeDel(r.type, r.stdin, { env: delEnv(env, r) });
-        notice('reclaimed the attachment of a pod that is gone', fields);
-        out.reclaimed.push({ record: r, why, addresses });
-      } catch (e) {
-        notice('could not reclaim the attachment of a pod that is gone; its record stays for the next try', { ...fields, error: errorText(e) });
-        out.failed.push({ record: r, error: errorText(e) });
-      }
+      await runtimeDel(r.type, r.stdin, { env: delEnv(env, r) });
+      notice('reclaimed the attachment of a pod that is gone', fields);
+      out.reclaimed.push({ record: r, why: state!.why, addresses });
+    } catch (e) {
+      notice('could not reclaim the attachment of a pod that is gone; its record stays for the next try', { ...fields, error: errorText(e) });
+      out.failed.push({ record: r, error: errorText(e) });
+    }
+  };
+  const underLock = async (c: Readable, lock: NetworkLock): Promise<void> => {
+    try {
+      await reclaimLocked(c);
     } finally {
       await lock.release();
     }
+  };
+  const busy: Readable[] = [];
+  for (const c of dead) {
+    const lock = await tryLockRecord(site, c.key);
+    if (lock) await underLock(c, lock);
+    else busy.push(c);
+  }
+  // Held by someone else, most likely reclaiming them too: wait for them, so
+  // that what they free is free when the caller tries again, and finish what
+  // they did not.
+  out.busy = busy.length;
+  for (const c of busy) {
+    const lock = await lockRecord(site, c.key).catch((e: unknown) => void out.failed.push({ record: c.record, error: errorText(e) }));
+    if (lock) await underLock(c, lock);
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../../cni/atomic-file.ts';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { isPlainObject } from '../../cni/json.ts';
 import { fieldCI } from '../../cni/keys.ts';
-import { fsErrorMessage } from '../../cni/oserror.ts';
+import { fsErrorMessage, withPath } from '../../cni/oserror.ts';
 import { DEFAULT_DATA_DIR } from '../../ipam/host-local/config.ts';
 import { type NetworkLock, lockNetwork } from '../../ipam/host-local/lock.ts';
 import { storePaths } from '../../ipam/host-local/store.ts';
@@ -41,8 +41,6 @@ export function hostLocalSite(network: string, ipam: unknown): AttachmentSite | 
 
 const TEMP_PREFIX = '.tmp.';
 const LOCK_PREFIX = '.lock.';
-/** Leftovers of a killed writer are this old at least before anyone removes them. */
-const LEFTOVER_MS = 10_000;
 
 let tempSerial = 0;
 
@@ -75,12 +73,13 @@ export async function tryLockRecord(site: AttachmentSite, key: string): Promise<
 export async function writeRecord(site: AttachmentSite, record: AttachmentRecord): Promise<void> {
   const key = recordKey(record.containerId, record.ifName);
   const lock = await lockRecord(site, key);
+  const dir = attachmentsDir(site);
+  const temp = path.join(dir, `${TEMP_PREFIX}${key}.${process.pid}-${tempSerial++}`);
   try {
-    const dir = attachmentsDir(site);
-    const temp = path.join(dir, `${TEMP_PREFIX}${key}.${process.pid}-${tempSerial++}`);
     writeFileAtomic(path.join(dir, key), encodeRecord(record), temp, { fsync: false });
   } catch (e) {
-    throw ioError('failed to record the attachment', e);
+    // A write on an open file does not say which: the temporary one.
+    throw ioError('failed to record the attachment', withPath(e, temp));
   } finally {
     await lock.release();
   }
@@ -126,18 +125,11 @@ export function removeRecord(site: AttachmentSite, containerId: string, ifName: 
   }
 }
 
-const oldEnough = (file: string): boolean => {
-  try {
-    return fs.statSync(file).mtimeMs < Date.now() - LEFTOVER_MS;
-  } catch {
-    return false;
-  }
-};
-
 /**
- * Remove what killed processes left: temporary files, and locks nobody
- * refreshes any more (taken and released through the lock protocol, so a
- * lock someone holds is never removed).
+ * Remove what killed processes left: temporary records and locks. Both are
+ * taken care of under the record's lock (a writer holds it while its
+ * temporary file exists; a stale lock is broken on the way, one that is
+ * still fresh is somebody's and stays).
  */
 export async function removeLeftovers(site: AttachmentSite): Promise<void> {
   const dir = attachmentsDir(site);
@@ -147,10 +139,18 @@ export async function removeLeftovers(site: AttachmentSite): Promise<void> {
   } catch {
     return;
   }
+  const keys = new Set<string>();
   for (const name of names) {
-    const file = path.join(dir, name);
-    if (name.startsWith(TEMP_PREFIX) && oldEnough(file)) fs.rmSync(file, { force: true });
-    const key = name.slice(LOCK_PREFIX.length);
-    if (name.startsWith(LOCK_PREFIX) && isRecordKey(key) && oldEnough(file)) await (await tryLockRecord(site, key))?.release();
+    const key = name.startsWith(TEMP_PREFIX) ? name.slice(TEMP_PREFIX.length).replace(/\.[0-9]+-[0-9]+$/, '') : name.startsWith(LOCK_PREFIX) ? name.slice(LOCK_PREFIX.length) : '';
+    if (isRecordKey(key)) keys.add(key);
+  }
+  for (const key of keys) {
+    const lock = await tryLockRecord(site, key);
+    if (!lock) continue;
+    try {
+      for (const name of names) if (name.startsWith(`${TEMP_PREFIX}${key}.`)) fs.rmSync(path.join(dir, name), { force: true });
+    } finally {
+      await lock.release();
+    }
   }
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { namespaceIdentity } from '../../../src/plugins/attachments/lifecycle.ts';
 import { livenessOf } from '../../../src/plugins/attachments/liveness.ts';
-import type { AttachmentRecord, NamespaceIdentity } from '../../../src/plugins/attachments/record.ts';
+import { type AttachmentRecord, type NamespaceIdentity, decodeRecord, encodeRecord } from '../../../src/plugins/attachments/record.ts';
 import { reclaimDead } from '../../../src/plugins/attachments/reclaim.ts';
 import { type AttachmentSite, lockRecord, writeRecord } from '../../../src/plugins/attachments/store.ts';
 import { type Netns, createNetns, deleteNetns, ipIn, recreateNetns } from '../../helpers/netns.ts';
@@ -104,16 +104,35 @@ describe('reclaimDead', () => {
     expect(out).toMatchObject({ busy: 0, failed: [], undecided: [] });
   });
 
-  it('leaves alone an attachment whose record lock is held (someone is reclaiming or adding it)', async () => {
+  it('waits for a held record lock, then leaves alone an attachment an ADD took over meanwhile', async () => {
+    const r = rig();
+    const [gone, fresh] = [createNetns('wla'), createNetns('wla')];
+    await r.attach('gone', gone);
+    deleteNetns(gone);
+    const held = await lockRecord(r.site, 'gone@eth0');
+    let done = false;
+    const sweep = reclaimDead(r.site, r.env, { trigger: 'test' }).then((o) => ((done = true), o));
+    await new Promise((res) => setTimeout(res, 300));
+    expect(done).toBe(false);
+    // The holder was an ADD of the same container and interface, in a new namespace.
+    const file = path.join(r.site.dataDir, '.weft', 'net', 'attachments', 'gone@eth0');
+    fs.writeFileSync(file, encodeRecord({ ...decodeRecord(fs.readFileSync(file, 'utf8')), netns: fresh.path, namespace: namespaceIdentity('linux', fresh.path)! } as AttachmentRecord));
+    await held.release();
+    expect(await sweep).toMatchObject({ reclaimed: [], busy: 1, failed: [] });
+    expect(r.delOf('gone')).toBeUndefined();
+  });
+
+  it('waits for a held record lock, then finishes a reclaim its holder did not', async () => {
     const r = rig();
     const gone = createNetns('wla');
     await r.attach('gone', gone);
     deleteNetns(gone);
     const held = await lockRecord(r.site, 'gone@eth0');
-    const out = await reclaimDead(r.site, r.env, { trigger: 'test' });
+    const sweep = reclaimDead(r.site, r.env, { trigger: 'test' });
+    await new Promise((res) => setTimeout(res, 300));
     await held.release();
-    expect(out).toMatchObject({ reclaimed: [], busy: 1 });
-    expect(r.delOf('gone')).toBeUndefined();
+    expect((await sweep).reclaimed.map((x) => x.record.containerId)).toEqual(['gone']);
+    expect(r.delOf('gone')?.env[1]).toBe('gone');
   });
 
   it('keeps the record of a DEL that failed, and says so', async () => {

@@ -126,19 +126,20 @@ describe('where records live', () => {
     expect(fs.readdirSync(attachmentsDir(site))).toEqual(['c1@eth0']);
   });
 
-  it('removes what killed writers left: old temporary files and locks nobody refreshes', async () => {
+  it('removes what killed writers left: temporary files and stale locks, but nothing a live process holds', async () => {
     const site = { dataDir: tempDir(), network: 'net' };
     await writeRecord(site, record());
     const dir = attachmentsDir(site);
-    const old = new Date(Date.now() - 60_000);
+    const stale = new Date(Date.now() - 60_000);
     fs.writeFileSync(path.join(dir, '.tmp.c1@eth0.999-0'), '{"weft');
     fs.mkdirSync(path.join(dir, '.lock.c2@eth0'));
-    fs.writeFileSync(path.join(dir, '.tmp.c3@eth0.998-0'), 'fresh');
-    fs.utimesSync(path.join(dir, '.tmp.c1@eth0.999-0'), old, old);
-    fs.utimesSync(path.join(dir, '.lock.c2@eth0'), old, old);
+    fs.utimesSync(path.join(dir, '.lock.c2@eth0'), stale, stale);
+    fs.writeFileSync(path.join(dir, '.tmp.c2@eth0.998-3'), '{"weftAtt');
+    // c4's writer is at work: its lock is fresh, its temporary file its own.
     const live = await lockRecord(site, 'c4@eth0');
+    fs.writeFileSync(path.join(dir, '.tmp.c4@eth0.997-1'), '{');
     await removeLeftovers(site);
-    expect(fs.readdirSync(dir).sort()).toEqual(['.lock.c4@eth0', '.tmp.c3@eth0.998-0', 'c1@eth0']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.lock.c4@eth0', '.tmp.c4@eth0.997-1', 'c1@eth0']);
     await live.release();
   });
 });
