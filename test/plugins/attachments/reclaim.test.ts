@@ -116,10 +116,34 @@ describe('reclaimDead', () => {
     expect(done).toBe(false);
     // The holder was an ADD of the same container and interface, in a new namespace.
     const file = path.join(r.site.dataDir, '.weft', 'net', 'attachments', 'gone@eth0');
-    fs.writeFileSync(file, encodeRecord({ ...decodeRecord(fs.readFileSync(file, 'utf8')), netns: fresh.path, namespace: namespaceIdentity('linux', fresh.path)! } as AttachmentRecord));
+    const rewrite = (over: Partial<AttachmentRecord>) => fs.writeFileSync(file, encodeRecord({ ...(decodeRecord(fs.readFileSync(file, 'utf8')) as AttachmentRecord), ...over }));
+    rewrite({ netns: fresh.path, namespace: namespaceIdentity('linux', fresh.path)! });
     await held.release();
     expect(await sweep).toMatchObject({ reclaimed: [], busy: 1, failed: [] });
     expect(r.delOf('gone')).toBeUndefined();
+  });
+
+  it('reclaims only the record it judged: one rewritten meanwhile waits for the next sweep, even when it looks dead', async () => {
+    const r = rig();
+    const [gone, keeper] = [createNetns('wla'), createNetns('wla')];
+    await r.attach('gone', gone);
+    deleteNetns(gone);
+    r.lease('10.9.0.3', 'gone');
+    const held = await lockRecord(r.site, 'gone@eth0');
+    const sweep = reclaimDead(r.site, r.env, { trigger: 'test' });
+    await new Promise((res) => setTimeout(res, 300));
+    // Rewritten to a path that is gone, with the inode of a namespace that lives and has the address:
+    // a close look would find it held; a glance at the path would not.
+    ipIn(keeper, 'addr', 'add', '10.9.0.3/24', 'dev', 'lo');
+    const file = path.join(r.site.dataDir, '.weft', 'net', 'attachments', 'gone@eth0');
+    const before = decodeRecord(fs.readFileSync(file, 'utf8')) as AttachmentRecord;
+    fs.writeFileSync(file, encodeRecord({ ...before, netns: path.join(tempDir(), 'gone-too'), namespace: namespaceIdentity('linux', keeper.path)! }));
+    await held.release();
+    expect((await sweep).reclaimed).toEqual([]);
+    expect(r.delOf('gone')).toBeUndefined();
+    const next = await reclaimDead(r.site, r.env, { trigger: 'test' });
+    expect(next.reclaimed).toEqual([]);
+    expect(next.undecided.map((u) => u.why)).toEqual([expect.stringContaining('still holds its old namespace, with 10.9.0.3 in it')]);
   });
 
   it('waits for a held record lock, then finishes a reclaim its holder did not', async () => {

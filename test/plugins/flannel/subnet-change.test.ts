@@ -22,7 +22,7 @@ const mtuOf = (ns: Netns, dev: string) => ipJson<Link[]>(ns, 'link', 'show', 'de
 const pings = (from: Netns, to: string) => shIn(from, `ping -c 1 -W 2 ${to} >/dev/null && echo ok || echo unreachable`).trim();
 
 describe('cni0 follows subnet.env', () => {
-  it('a new subnet and MTU between two ADDs: both pods reachable, cni0 at the new address and MTU; the old address goes once unused', async () => {
+  it('a new subnet and MTU between two ADDs: both pods reachable, cni0 at the new address and MTU; the old address goes once unused; a larger MTU reaches cni0 too', async () => {
     const w = kubeFlannelNode(subnetEnv('10.244.1.1/24', 1450));
     const a = w.pod();
     await w.add(a);
@@ -50,9 +50,13 @@ describe('cni0 follows subnet.env', () => {
 
     await w.del(a);
     expect([...w.leases().keys()]).toEqual(['10.244.9.2']);
+    // The MTU goes up too (a bridge left alone would stay at its smallest port's).
+    w.writeSubnetEnv(subnetEnv('10.244.9.1/24', 1500));
     const c = w.pod();
     await w.add(c);
     expect(cni0Addrs(w.host)).toEqual(['10.244.9.1/24']);
+    expect(cni0(w.host).mtu).toBe(1500);
+    expect(mtuOf(c.ns, 'eth0')).toBe(1500);
     for (const [from, to] of [[w.host, c.ip!], [c.ns, b.ip!]] as const) expect(pings(from, to), `${from.name} -> ${to}`).toBe('ok');
   });
 });
