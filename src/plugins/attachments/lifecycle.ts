@@ -19,8 +19,9 @@ import { type AttachmentSite, listRecords, removeLeftovers, removeRecord, writeR
 //   DEL    removes the record once the DEL has succeeded;
 //   GC     reclaims the same way, then drops records of attachments the
 //          runtime no longer lists;
-//   STATUS counts the dead attachments (a stat each) and, when the range
-//          set is exhausted but they would free addresses, reports ready.
+//   STATUS counts the attachments of pods that look gone (a stat each)
+//          and, while there are any, does not call an exhausted range set
+//          unready (the next ADD reclaims them).
 
 /**
  * The identity of the pod's namespace at ADD, or undefined when the
@@ -77,19 +78,28 @@ function withDetail(e: unknown, detail: string): CniError {
 
 /**
  * Run `attempt` (which throws only when it has done nothing); if the range
- * set was exhausted, reclaim and run it once more. A failure that was
- * undone completely takes the record with it.
+ * set was exhausted, reclaim and run it once more. The record goes when the
+ * ADD failed and no try left anything behind.
  */
 export async function addWithReclaim(rec: Recorded | undefined, attempt: () => Promise<AddAttempt>): Promise<AddAttempt> {
+  let leftBehind = false;
+  const tracked = async (): Promise<AddAttempt> => {
+    const out = await attempt();
+    if ('error' in out && !out.undone) leftBehind = true;
+    return out;
+  };
+  const forget = () => {
+    if (rec && !leftBehind) removeRecord(rec.site, rec.args.containerId, rec.args.ifName);
+  };
   let out: AddAttempt;
   try {
-    out = await attempt();
-    if ('error' in out && rec && isExhausted(out.error)) out = await reclaimAndRetry(rec, attempt);
+    out = await tracked();
+    if ('error' in out && rec && isExhausted(out.error)) out = await reclaimAndRetry(rec, tracked);
   } catch (e) {
-    if (rec) removeRecord(rec.site, rec.args.containerId, rec.args.ifName);
+    forget();
     throw e;
   }
-  if ('error' in out && out.undone && rec) removeRecord(rec.site, rec.args.containerId, rec.args.ifName);
+  if ('error' in out) forget();
   return out;
 }
 
