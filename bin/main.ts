@@ -45,14 +45,19 @@ async function runAsPlugin(plugin: Plugin): Promise<number> {
   return outcome.exitCode;
 }
 
+/** weft's own cnitool commands (bin/operator.ts), loaded only when asked for. */
+const OPERATOR_VERBS: ReadonlySet<string> = new Set(['attachments', 'reclaim']);
+
 async function runCnitool(args: string[]): Promise<number> {
   // cnitool lives on CNI_PATH beside the plugins; a runtime probing it gets a version answer.
   if (process.env.CNI_COMMAND === 'VERSION' && args.length === 0) {
     writeAll(1, encodeVersionInfo(ALL_VERSIONS));
     return 0;
   }
+  const io = { stdout: (t: string) => writeAll(1, t), stderr: (t: string) => writeAll(2, t) };
+  if (OPERATOR_VERBS.has(args[0] ?? '')) return (await import('./operator.ts')).runOperator(args, io);
   const { cnitoolMain } = await import('../src/cnitool/main.ts');
-  return cnitoolMain(args, { stdout: (t) => writeAll(1, t), stderr: (t) => writeAll(2, t) });
+  return cnitoolMain(args, io);
 }
 
 function usage(): number {
@@ -90,7 +95,7 @@ async function main(): Promise<number> {
 /** Load every module weft can run, so that a V8 code cache made afterwards covers them all. */
 export async function preloadAll(): Promise<void> {
   await Promise.all(PLUGIN_TYPES.map(loadPlugin));
-  await import('../src/cnitool/main.ts');
+  await Promise.all([import('../src/cnitool/main.ts'), import('./operator.ts')]);
 }
 
 /** Run weft for this process and exit with its status. */

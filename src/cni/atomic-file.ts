@@ -15,16 +15,23 @@ function removeQuietly(file: string): void {
 /**
  * Write `data` to `temp` (which must not exist), fsync it and rename it to
  * `file`. With `syncDir`, the directory is synced too, so the rename itself
- * survives a power loss (where the platform allows it).
+ * survives a power loss (where the platform allows it). `fsync: false` is for
+ * files that only have to be whole after a crash of the process, not of the
+ * machine.
  */
-export function writeFileAtomic(file: string, data: string | Buffer, temp: string, opts: { syncDir?: boolean } = {}): void {
+export function writeFileAtomic(
+  file: string,
+  data: string | Buffer,
+  temp: string,
+  opts: { syncDir?: boolean; fsync?: boolean } = {},
+): void {
   try {
     const fd = fs.openSync(temp, 'wx', 0o600);
     try {
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       let off = 0;
       while (off < bytes.length) off += fs.writeSync(fd, bytes, off);
-      fs.fsyncSync(fd);
+      if (opts.fsync !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -31,3 +31,6 @@ export function delegateChain(env: Env, type: string): string {
   }
   return [...chain, type].join(',');
 }
+
+/** True in a plugin the runtime ran itself (the chain holds only it), not in a delegate. */
+export const isTopLevel = (env: Env): boolean => chainOf(env).length <= 1;

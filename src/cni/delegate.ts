@@ -59,3 +59,13 @@ export async function delegateGC(type: string, conf: unknown, ctx: DelegateConte
 export async function delegateStatus(type: string, conf: unknown, ctx: DelegateContext): Promise<void> {
   await delegate('STATUS', type, conf, ctx);
 }
+
+/**
+ * DEL as the runtime would send it, with a delegation chain of its own: a
+ * plugin finishing, in the runtime's place, an attachment the runtime lost.
+ */
+export async function runtimeDel(type: string, conf: unknown, ctx: DelegateContext): Promise<void> {
+  const env = { ...ctx.env };
+  delete env[DELEGATION_CHAIN_VAR];
+  await delegate('DEL', type, conf, { ...ctx, env });
+}

@@ -14,11 +14,14 @@ export const DEFAULT_NET_DIR = '/etc/cni/net.d';
 
 export const VERBS = ['add', 'check', 'del', 'gc', 'status'] as const;
 
-/** The usage text, with the name cnitool was run as. */
+/** The usage text, with the name cnitool was run as: upstream's, then weft's operator commands. */
 export function usage(exe: string): string {
   return (
     `${exe}: Add, check, remove, gc or status network interfaces from a network namespace\n` +
-    VERBS.map((v) => `  ${exe} ${v.padEnd(6)} <net> <netns>\n`).join('')
+    VERBS.map((v) => `  ${exe} ${v.padEnd(6)} <net> <netns>\n`).join('') +
+    `weft's additions:\n` +
+    `  ${exe} attachments <net>   list the attachments of <net> on this node: container, addresses, namespace, alive or dead\n` +
+    `  ${exe} reclaim     <net>   DEL the attachments of <net> whose pod's network namespace is gone\n`
   );
 }
 

@@ -37,7 +37,10 @@ describe('cnitool arguments', () => {
         '  cnitool check  <net> <netns>\n' +
         '  cnitool del    <net> <netns>\n' +
         '  cnitool gc     <net> <netns>\n' +
-        '  cnitool status <net> <netns>\n',
+        '  cnitool status <net> <netns>\n' +
+        "weft's additions:\n" +
+        '  cnitool attachments <net>   list the attachments of <net> on this node: container, addresses, namespace, alive or dead\n' +
+        "  cnitool reclaim     <net>   DEL the attachments of <net> whose pod's network namespace is gone\n",
     );
   });
 

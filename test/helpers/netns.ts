@@ -45,6 +45,21 @@ export function deleteNetns(ns: Netns | string): void {
 
 export const netnsExists = (ns: Netns): boolean => fs.existsSync(ns.path);
 
+/**
+ * Put a new namespace (lo up) under an existing one's name and path. The new
+ * one is made before the old one goes, so it cannot reuse the old inode
+ * number (the kernel hands freed namespace inodes out again).
+ */
+export function recreateNetns(ns: Netns): Netns {
+  const fresh = createNetns('wnew');
+  execFileSync('ip', ['netns', 'del', ns.name]);
+  fs.writeFileSync(ns.path, '');
+  execFileSync('mount', ['--bind', fresh.path, ns.path]);
+  deleteNetns(fresh);
+  created.add(ns.name);
+  return ns;
+}
+
 /** Run a command inside a namespace (ip netns exec also gives it that namespace's /sys). */
 export function runIn(ns: Netns, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string | Buffer } = {}): Promise<RunResult> {
   return run('ip', ['netns', 'exec', ns.name, cmd, ...args], opts);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cni } from '../plugins/host-local/harness.ts';
 import { requireRoot } from '../helpers/netns.ts';
 import { NETWORK, pods, resultIP, weftNode } from './helpers/node.ts';
-import { expectWholeHostLocalStore, expectWholeScratchDir } from './helpers/store-check.ts';
+import { expectWholeAttachmentRecords, expectWholeHostLocalStore, expectWholeScratchDir } from './helpers/store-check.ts';
 import { smallTmpfs } from './helpers/tmpfs.ts';
 
 // A data directory on a file system that runs out of space or inodes:
@@ -131,8 +131,10 @@ describe('disk full', () => {
     fsys.fill();
     const r = await node.flannel('ADD', second!);
     expect(r.code).toBe(1);
-    expectNoSpaceError(r.stdout, path.join(fsys.dir, 'flannel'));
+    // The first write of an ADD is the attachment record, beside the leases.
+    expectNoSpaceError(r.stdout, path.join(fsys.dir, 'leases', '.weft', NETWORK, 'attachments'));
     expect(expectWholeScratchDir(node.flannelDir)).toEqual([first!.id]);
+    expect(expectWholeAttachmentRecords(node.leaseDir, NETWORK)).toEqual([`${first!.id}@eth0`]);
     expect(expectWholeHostLocalStore(node.leaseDir, NETWORK)).toEqual(leasesBefore);
     expect(node.veths()).toHaveLength(1);
     expect(node.masqRules().filter((l) => l.startsWith('-A POSTROUTING'))).toHaveLength(1);
@@ -167,6 +169,7 @@ describe('disk full', () => {
         expect(node.leases()).toEqual(leasesBefore);
       }
       expect(expectWholeScratchDir(node.flannelDir)).toEqual(added.map((p) => p.id).sort());
+      expect(expectWholeAttachmentRecords(node.leaseDir, NETWORK)).toEqual(added.map((p) => `${p.id}@eth0`).sort());
       expectWholeHostLocalStore(node.leaseDir, NETWORK);
       expect(node.veths()).toHaveLength(added.length);
       expect(node.masqRules().filter((l) => l.startsWith('-A POSTROUTING'))).toHaveLength(added.length);
@@ -177,5 +180,6 @@ describe('disk full', () => {
     for (const p of added) expect((await node.flannel('DEL', p)).code).toBe(0);
     expect(node.leases().size).toBe(0);
     expect(fs.readdirSync(node.flannelDir)).toEqual([]);
+    expect(expectWholeAttachmentRecords(node.leaseDir, NETWORK)).toEqual([]);
   });
 });

@@ -12,9 +12,10 @@ describe('kill -9 at random moments, then DEL and GC', () => {
     expect(r.killed).toBeGreaterThan(0);
   }, 300_000);
 
-  it('flannel → bridge → host-local: saved configs, leases, veths and masquerade rules only for kept pods', async () => {
+  it('flannel → bridge → host-local, with pods vanishing and ADDs reclaiming: no address with two live owners; saved configs, records, leases, veths and masquerade rules only for kept pods', async () => {
     const r = await flannelKillStorm({ adds: 16, concurrency: 8, killRatio: 0.5 });
     console.log('flannel kill storm:', r);
     expect(r.killed).toBeGreaterThan(0);
+    expect(r.reclaimed).toBeGreaterThan(0);
   }, 300_000);
 });

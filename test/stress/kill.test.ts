@@ -8,9 +8,10 @@ describe('kill -9 at random moments during 500 ADDs, then DEL and GC', () => {
     expect(r.killed).toBeGreaterThan(50);
   }, 600_000);
 
-  it('flannel → bridge → host-local, 48 pods: saved configs, leases, veths and masquerade rules only for kept pods', async () => {
+  it('flannel → bridge → host-local, 48 pods, with pods vanishing and ADDs reclaiming: no address with two live owners; saved configs, records, leases, veths and masquerade rules only for kept pods', async () => {
     const r = await flannelKillStorm({ adds: 48, concurrency: 8, killRatio: 0.5 });
     console.log('flannel kill storm (48):', r);
     expect(r.killed).toBeGreaterThan(0);
+    expect(r.reclaimed).toBeGreaterThan(0);
   }, 600_000);
 });

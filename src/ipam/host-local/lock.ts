@@ -15,7 +15,7 @@ import { fsErrorMessage } from '../../cni/oserror.ts';
 export interface LockOptions {
   /** A lock untouched for this long is a dead holder's (proper-lockfile's minimum is 2000). */
   staleMs?: number;
-  /** Give up waiting after this long (code 11, try again later). */
+  /** Give up waiting after this long (code 11, try again later); 0: do not wait (a stale lock is still broken). */
   timeoutMs?: number;
 }
 
@@ -149,7 +149,7 @@ async function waitingLock(lockDir: string, staleMs: number, timeoutMs: number):
       realpath: false,
       stale: staleMs,
       fs: breakingFs(staleMs, () => releasing),
-      retries: { retries: 20, factor: 1.4, minTimeout: 5, maxTimeout: 50, randomize: true, forever: true, maxRetryTime: timeoutMs },
+      retries: timeoutMs === 0 ? 0 : { retries: 20, factor: 1.4, minTimeout: 5, maxTimeout: 50, randomize: true, forever: true, maxRetryTime: timeoutMs },
       onCompromised: (err) => log.error('the network lock was taken from this process', { lock: lockDir, error: err.message }),
     });
   } catch (e) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 
 // Reading links of this process's namespace from /sys/class/net instead of
-// spawning `ip`: existence, kind, MAC, operstate. (A runtime gives a
+// spawning `ip`: existence, kind, MAC, operstate, MTU. (A runtime gives a
 // plugin a /sys of its own namespace; `ip netns exec` does the same.)
 
 const sysPath = (name: string, attr = ''): string => `/sys/class/net/${name}${attr ? `/${attr}` : ''}`;
@@ -22,6 +22,11 @@ export const isBridge = (name: string): boolean => fs.existsSync(sysPath(name, '
 export const linkMac = (name: string): string | undefined => readAttr(name, 'address');
 
 export const operState = (name: string): string | undefined => readAttr(name, 'operstate');
+
+export const linkMtu = (name: string): number | undefined => {
+  const v = readAttr(name, 'mtu');
+  return v === undefined ? undefined : Number(v);
+};
 
 /** How the link's MAC was assigned; 3 (NET_ADDR_SET) means it no longer follows its ports. */
 export const macAssignType = (name: string): number | undefined => {

@@ -130,6 +130,15 @@ export async function podSnapshot(netns: string): Promise<PodSnapshot> {
   return { links, addrs, routes4, routes6 };
 }
 
+/** Every address (without prefix) inside the namespace at `netns`; undefined when it cannot be looked into. */
+export async function namespaceAddresses(netns: string): Promise<Set<string> | undefined> {
+  const out = await execTool('nsenter', [...nsenterNet(netns), 'ip', '-j', 'addr', 'show']);
+  if (out.code !== 0) return undefined;
+  const [links = []] = parseJsonArrays(out.stdout);
+  const addrs = (links as { addr_info?: { local?: string }[] }[]).flatMap((l) => l.addr_info ?? []).map((a) => a.local);
+  return new Set(addrs.filter((a): a is string => a !== undefined));
+}
+
 /**
  * Delete `ifName` inside the pod (its veth peer goes with it).
  * Returns false when there was no such link.

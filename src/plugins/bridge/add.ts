@@ -5,11 +5,12 @@ import { toResult100 } from '../../cni/result/convert.ts';
 import { printResult } from '../../cni/result/encode.ts';
 import type { Interface100, Result100 } from '../../cni/result/types.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
-import { type CIDR, parseCIDR } from '../../net/ip.ts';
+import { anyLeaseIn } from '../../ipam/host-local/queries.ts';
+import { type CIDR, networkOf, parseCIDR } from '../../net/ip.ts';
 import { configureIface } from '../../os/linux/configure.ts';
 import { IpBatchError, type IpCommand, hostBatch, parseJsonLines } from '../../os/linux/iproute.ts';
 import { type MasqBackend, defaultMasqBackend, setupIPMasq, teardownIPMasq } from '../../os/linux/ipmasq.ts';
-import { isBridge, linkExists, linkMac, macAssignType, operState } from '../../os/linux/links.ts';
+import { isBridge, linkExists, linkMac, linkMtu, macAssignType, operState } from '../../os/linux/links.ts';
 import { parseMac, randomMac, randomVethName } from '../../os/linux/mac.ts';
 import { checkNetns } from '../../os/linux/netns.ts';
 import type { PodSysctl } from '../../os/linux/pod.ts';
@@ -110,7 +111,13 @@ async function setupHost(conf: BridgeConf, args: CmdArgs, podMac: string, listAd
   const existed = linkExists(br);
   if (existed && !isBridge(br)) throw internal(`failed to create bridge ${JSON.stringify(br)}: ${JSON.stringify(br)} already exists but is not a bridge`);
   const createMac = existed ? undefined : randomMac();
-  let cmds: IpCommand[] = bridgeCommands({ name: br, mtu: conf.mtu, promisc: conf.promiscMode, create: createMac ? { mac: createMac } : undefined });
+  let cmds: IpCommand[] = bridgeCommands({
+    name: br,
+    mtu: conf.mtu,
+    promisc: conf.promiscMode,
+    create: createMac ? { mac: createMac } : undefined,
+    currentMtu: existed ? linkMtu(br) : undefined,
+  });
   const bridgeMacBefore = existed ? linkMac(br) : createMac;
   for (let attempt = 0; attempt < VETH_NAME_ATTEMPTS; attempt++) {
     const veth: VethSpec = {
@@ -179,12 +186,10 @@ function podSysctls(conf: BridgeConf, ifName: string): PodSysctl[] {
 /** The gateway addresses on the bridge (ensureAddr), then forwarding for their families. */
 async function setupGateways(conf: BridgeConf, host: HostSetup, gws: Gateways): Promise<void> {
   const wrap = 'failed to set bridge addr';
-  let changes;
-  try {
-    changes = planGatewayAddrs(conf.brName, host.bridgeAddrs, [...gws[4], ...gws[6]], conf.forceAddress);
-  } catch (e) {
-    throw internal(`${wrap}: ${errorText(e)}`);
-  }
+  const store = conf.leaseStore;
+  // Without a host-local store to ask, every address counts as used: it stays.
+  const inUse = (addr: CIDR) => (store ? anyLeaseIn(store.dataDir, networkOf(addr)) : true);
+  const changes = planGatewayAddrs(host.bridgeAddrs, [...gws[4], ...gws[6]], { forceAddress: conf.forceAddress, inUse });
   // Pinning matters only for a bridge whose MAC still follows its ports.
   const pin = macAssignType(conf.brName) === 3 ? undefined : host.bridgeMacBefore;
   const cmds = gatewayCommands(conf.brName, changes, pin, wrap);

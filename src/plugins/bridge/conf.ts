@@ -3,6 +3,7 @@ import { loadArgs, parseArgString } from '../../cni/args.ts';
 import { NetConfSchema, loadConf } from '../../cni/conf.ts';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import type { DNS } from '../../cni/result/types.ts';
+import { type AttachmentSite, hostLocalSite } from '../attachments/store.ts';
 
 // The bridge plugin's configuration: the reference's fields, defaults and
 // messages (plugins/main/bridge/bridge.go loadNetConf, collectVlanTrunk).
@@ -64,6 +65,8 @@ export interface BridgeConf {
   portIsolation: boolean;
   /** '' means L2 only. */
   ipamType: string;
+  /** The store IPAM leases from, when it is host-local (its leases tell which gateway addresses pods use). */
+  leaseStore?: AttachmentSite;
   /** The config's dns, when any of its fields is set: it replaces IPAM's. */
   dns?: DNS;
   /** The container MAC asked for: runtimeConfig.mac, else args.cni.mac, else CNI_ARGS MAC. */
@@ -137,6 +140,7 @@ export function loadBridgeConf(stdin: Buffer | string, cniArgs: string): BridgeC
     disableContainerInterface: c.disableContainerInterface ?? false,
     portIsolation: c.portIsolation ?? false,
     ipamType: c.ipam?.type ?? '',
+    leaseStore: hostLocalSite(c.name, c.ipam),
     dns: dnsIfSet(c.dns),
     mac,
     prevResult: c.prevResult,

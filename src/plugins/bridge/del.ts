@@ -6,13 +6,16 @@ import { teardownIPMasq } from '../../os/linux/ipmasq.ts';
 import { NetnsMissingError, checkNetns } from '../../os/linux/netns.ts';
 import { deletePodLink } from '../../os/linux/pod.ts';
 import { spoofCheckId, teardownSpoofCheck } from '../../os/linux/spoofcheck.ts';
+import { forgetAttachment } from '../attachments/lifecycle.ts';
 import { type BridgeConf, loadBridgeConf } from './conf.ts';
 
 // bridge DEL (bridge.go cmdDel), idempotent: the pod's interface goes if the
 // namespace is still there (a missing link is fine), the IPAM lease is
 // released, and the masquerade and spoof-check rules are found by container
-// ID, so they go too when the namespace is already gone (the reference leaks
-// them then). The bridge and its gateway addresses stay for other pods.
+// ID, so they go too when the namespace is already gone or not given (the
+// reference leaks them then). The bridge and its gateway addresses stay for
+// other pods. A bridge the runtime ran itself removes its attachment record
+// last (attachments.ts).
 
 async function ipamDel(conf: BridgeConf, args: CmdArgs): Promise<void> {
   if (conf.ipamType !== '') await delegateDel(conf.ipamType, args.stdinData, { env: args.env });
@@ -32,17 +35,16 @@ async function teardownRules(conf: BridgeConf, args: CmdArgs): Promise<void> {
 
 export async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadBridgeConf(args.stdinData, args.args);
-  if (args.netns === '') {
-    await ipamDel(conf, args);
-    return;
-  }
-  let podGone = false;
-  try {
-    checkNetns(args.netns);
-  } catch (e) {
-    // A path that is not a namespace is an error; a path that is gone means the pod is.
-    if (!(e instanceof NetnsMissingError)) throw e;
-    podGone = true;
+  // No namespace given (the runtime lost it, or a reclaim of a pod that is gone): nothing to do inside.
+  let podGone = args.netns === '';
+  if (!podGone) {
+    try {
+      checkNetns(args.netns);
+    } catch (e) {
+      // A path that is not a namespace is an error; a path that is gone means the pod is.
+      if (!(e instanceof NetnsMissingError)) throw e;
+      podGone = true;
+    }
   }
   if (!podGone) await deletePodLink(args.netns, args.ifName);
   // Every step runs even if one fails; the first failure is reported, and the
@@ -56,4 +58,5 @@ export async function cmdDel(args: CmdArgs): Promise<void> {
     }
   }
   if (first !== undefined) throw first;
+  forgetAttachment(args, conf.leaseStore);
 }

@@ -1,10 +1,11 @@
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import type { Result100 } from '../../cni/result/types.ts';
-import { type CIDR, addToIP, cidrContains, formatCIDR, formatIP, networkOf, parseCIDR } from '../../net/ip.ts';
+import { type CIDR, addToIP, cidrContains, formatIP, networkOf, parseCIDR } from '../../net/ip.ts';
 
 // Gateways (bridge.go calcGateways and ensureAddr): which addresses the bridge
 // carries for the pod's subnets, the default routes isDefaultGateway adds, and
-// how an address already on the bridge is treated.
+// how an address already on the bridge is treated (where weft parts from the
+// reference so that cni0 follows a changed subnet).
 
 /** The container interface's index in the bridge's result. */
 export const CONTAINER_IFACE = 2;
@@ -55,41 +56,49 @@ const sameCIDR = (a: CIDR, b: CIDR) => a.ip.family === b.ip.family && a.ip.value
 const overlaps = (a: CIDR, b: CIDR) => cidrContains(a, b.ip) || cidrContains(b, a.ip);
 
 export interface AddrChange {
-  /** Addresses to delete first (forceAddress). */
+  /** Addresses to delete first. */
   remove: CIDR[];
   /** The gateway address to add, if it is not there yet. */
   add?: CIDR;
 }
 
+export interface EnsureAddrOptions {
+  forceAddress: boolean;
+  /** Does some pod's lease lie in this address's subnet? */
+  inUse: (addr: CIDR) => boolean;
+}
+
+const LINK_LOCAL_V6 = parseCIDR('fe80::/10')!;
+
 /**
  * ensureAddr's decision for one gateway, given the link's current addresses
- * of that family in kernel order: nothing when the exact address is there;
- * otherwise a conflicting address (any IPv4 one; an overlapping IPv6 one) is
- * removed with forceAddress, or is an error without it.
+ * of that family in kernel order. With forceAddress, as in the reference,
+ * any other IPv4 address and any overlapping IPv6 one is replaced. Without
+ * it the reference fails on those; weft follows a changed subnet instead: an
+ * address whose subnet no lease lies in any more (an old gateway) is removed,
+ * one that pods still use stays, and the gateway is added beside it.
+ * IPv6 link-local addresses are never touched.
  */
-export function planEnsureAddr(link: string, current: readonly CIDR[], want: CIDR, forceAddress: boolean): AddrChange {
+export function planEnsureAddr(current: readonly CIDR[], want: CIDR, opts: EnsureAddrOptions): AddrChange {
   const remove: CIDR[] = [];
+  let present = false;
   for (const a of current) {
-    if (sameCIDR(a, want)) return { remove };
-    if (want.ip.family === 4 || overlaps(a, want)) {
-      if (!forceAddress) {
-        throw new CniError(ErrorCode.Internal, `${JSON.stringify(link)} already has an IP address different from ${formatCIDR(want)}`);
-      }
-      remove.push(a);
-    }
+    if (sameCIDR(a, want)) present = true;
+    else if (opts.forceAddress) {
+      if (want.ip.family === 4 || overlaps(a, want)) remove.push(a);
+    } else if (!cidrContains(LINK_LOCAL_V6, a.ip) && !opts.inUse(a)) remove.push(a);
   }
-  return { remove, add: want };
+  return present ? { remove } : { remove, add: want };
 }
 
 /** ensureAddr for each gateway in turn, each seeing what the previous ones changed. */
-export function planGatewayAddrs(link: string, current: readonly CIDR[], gws: readonly CIDR[], forceAddress: boolean): AddrChange[] {
+export function planGatewayAddrs(current: readonly CIDR[], gws: readonly CIDR[], opts: EnsureAddrOptions): AddrChange[] {
   let now = [...current];
   return gws.map((gw) => {
     const change = planEnsureAddr(
-      link,
       now.filter((a) => a.ip.family === gw.ip.family),
       gw,
-      forceAddress,
+      opts,
     );
     now = now.filter((a) => !change.remove.some((r) => sameCIDR(r, a)));
     if (change.add) now.push(change.add);

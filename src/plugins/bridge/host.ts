@@ -4,7 +4,8 @@ import type { IpCommand } from '../../os/linux/iproute.ts';
 import type { AddrChange } from './gateways.ts';
 
 // The host side of an ADD as iproute2 batch lines: the bridge (created only
-// when missing; an existing one keeps its settings), the veth pair created in
+// when missing; an existing one keeps its settings but its MTU, which follows
+// the config, as flannel's MTU may have changed), the veth pair created in
 // one step with its pod end already named and inside the pod, the port
 // settings, and the bridge's gateway addresses.
 
@@ -18,6 +19,8 @@ export interface BridgeSpec {
   promisc: boolean;
   /** Create it (with this MAC, which also keeps it from following its ports). */
   create?: { mac: string };
+  /** The MTU of the bridge that exists. */
+  currentMtu?: number;
 }
 
 export function bridgeCommands(br: BridgeSpec): IpCommand[] {
@@ -30,6 +33,12 @@ export function bridgeCommands(br: BridgeSpec): IpCommand[] {
       // Another ADD made it first: use it as it is, as with any existing bridge.
       tolerate: EEXIST,
       onError: (d) => fail(`could not add ${JSON.stringify(br.name)}: ${d}`),
+    });
+  }
+  if (!br.create && br.mtu > 0 && br.currentMtu !== br.mtu) {
+    cmds.push({
+      argv: ['link', 'set', 'dev', br.name, 'mtu', String(br.mtu)],
+      onError: (d) => internal(`failed to set the MTU of bridge ${JSON.stringify(br.name)} to ${br.mtu}: ${d}`),
     });
   }
   if (br.promisc) {

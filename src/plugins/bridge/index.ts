@@ -1,6 +1,6 @@
 import type { Plugin } from '../../cni/skel.ts';
 import { ALL_VERSIONS } from '../../cni/version.ts';
-import { cmdAdd } from './add.ts';
+import { cmdAddRecorded } from './attachments.ts';
 import { cmdCheck } from './check.ts';
 import { cmdDel } from './del.ts';
 import { cmdGC, cmdStatus } from './status.ts';
@@ -12,7 +12,7 @@ export const plugin: Plugin = {
   type: 'bridge',
   about: 'CNI bridge plugin (weft)',
   versions: ALL_VERSIONS,
-  add: cmdAdd,
+  add: cmdAddRecorded,
   check: cmdCheck,
   del: cmdDel,
   gc: cmdGC,

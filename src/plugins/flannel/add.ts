@@ -5,15 +5,20 @@ import { findInPath, splitPathList } from '../../cni/invoke.ts';
 import { log } from '../../cni/log.ts';
 import { encodeResult } from '../../cni/result/encode.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
+import { type AddAttempt, addWithReclaim, namespaceIdentity, recordAttachment } from '../attachments/lifecycle.ts';
+import { attachmentSite } from './attachments.ts';
 import { checkDelegateDict, loadFlannelConf, subnetFileWaitMs } from './conf.ts';
 import { buildDelegate, encodeDelegate } from './delegate-conf.ts';
 import { flannelOS, scratchKey } from './platform.ts';
 import { scratchStore } from './scratch-store.ts';
 import { readSubnetEnv, subnetEnvFailure } from './subnet-env.ts';
 
-// ADD: build the delegate config, save it for DEL, run the delegate and print
-// its result as it is. A failed delegate ADD is undone at once (delegate DEL,
-// saved config removed), so nothing leaks even if the runtime never sends DEL.
+// ADD: build the delegate config, record the attachment, save the config
+// for DEL, run the delegate and print its result as it is. A failed delegate
+// ADD is undone at once (delegate DEL, saved config and record removed), so
+// nothing leaks even if the runtime never sends DEL. When the range set is
+// exhausted, the attachments of pods that are provably gone are reclaimed and
+// the ADD is tried once more (attachments/lifecycle.ts).
 
 export async function cmdAdd(args: CmdArgs): Promise<string> {
   let conf;
@@ -44,18 +49,25 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
   } catch (e) {
     throw wrapError('failed to delegate add', e);
   }
+  const record = await recordAttachment(args, 'flannel', attachmentSite(conf, os), namespaceIdentity(os, args.netns));
   const store = scratchStore(conf.dataDir);
-  store.save(key, bytes);
-  try {
-    return encodeResult(await delegateAdd(type, bytes, ctx));
-  } catch (addError) {
+  const attempt = async (): Promise<AddAttempt> => {
+    store.save(key, bytes);
     try {
-      await delegateDel(type, bytes, ctx);
-      store.remove(key);
-    } catch (delError) {
-      // The saved config stays, so the runtime's DEL can finish the job.
-      log.warn('delegate DEL after a failed ADD failed; keeping the saved config', { key, error: errorText(delError) });
+      return { result: encodeResult(await delegateAdd(type, bytes, ctx)) };
+    } catch (error) {
+      try {
+        await delegateDel(type, bytes, ctx);
+        store.remove(key);
+        return { error, undone: true };
+      } catch (delError) {
+        // The saved config stays, so the runtime's DEL can finish the job.
+        log.warn('delegate DEL after a failed ADD failed; keeping the saved config', { key, error: errorText(delError) });
+        return { error, undone: false };
+      }
     }
-    throw wrapError('failed to delegate add', addError);
-  }
+  };
+  const out = await addWithReclaim(record, attempt);
+  if ('error' in out) throw wrapError('failed to delegate add', out.error);
+  return out.result;
 }

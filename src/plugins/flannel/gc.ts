@@ -3,24 +3,29 @@ import { delegateGC } from '../../cni/delegate.ts';
 import { CniError, asCniError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
+import { gcAttachments } from '../attachments/lifecycle.ts';
+import { attachmentSite } from './attachments.ts';
 import { cleanupConf } from './cleanup-conf.ts';
 import { loadFlannelConf, subnetFileWaitMs } from './conf.ts';
 import { encodeDelegate } from './delegate-conf.ts';
 import { flannelOS } from './platform.ts';
 import { scratchStore } from './scratch-store.ts';
 
-// GC (CNI 1.1): saved configs of containers the runtime no longer knows are
-// removed, and GC goes on to the delegate, whose IPAM then drops their
-// leases. Saved configs are per container, so a container stays while any of
-// its attachments is valid. Errors are collected, not fatal, as the spec asks.
+// GC (CNI 1.1): attachments of pods that are provably gone are reclaimed
+// first (a full DEL each, which needs their saved configs); then saved
+// configs of containers the runtime no longer knows are removed, and GC goes
+// on to the delegate, whose IPAM then drops their leases. Saved configs are
+// per container, so a container stays while any of its attachments is
+// valid. Errors are collected, not fatal, as the spec asks.
 
 const ATTACHMENT_KEYS = ['cni.dev/valid-attachments', 'cni.dev/attachments'] as const;
 
 export async function cmdGC(args: CmdArgs): Promise<void> {
   const conf = loadFlannelConf(args.stdinData);
-  const valid = new Set(validAttachments(conf.raw).map((a) => a.containerID));
+  const attachments = validAttachments(conf.raw);
+  const valid = new Set(attachments.map((a) => a.containerID));
   const os = flannelOS(conf);
-  const errors: CniError[] = [];
+  const errors: CniError[] = await gcAttachments(args, attachmentSite(conf, os), attachments);
 
   const store = scratchStore(conf.dataDir);
   try {

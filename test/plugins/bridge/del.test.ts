@@ -167,20 +167,19 @@ describe('bridge DEL', () => {
 });
 
 describe('bridge ADD failure after IPAM (58)', () => {
-  it('releases the lease and removes the veth when the bridge has another address', async () => {
+  it('releases the lease and removes the veth and masquerade rules when a pod route cannot be added', async () => {
     const rig = makeRig();
     const pod = createNetns('bp');
-    ipIn(rig.host, 'link', 'add', BRIDGE, 'type', 'bridge');
-    ipIn(rig.host, 'addr', 'add', '10.99.0.1/16', 'dev', BRIDGE);
-    const conf = bridgeConf(rig, { isGateway: true, ipMasq: true });
+    const base = bridgeConf(rig, { isGateway: true, ipMasq: true });
+    // A gateway that is not on the pod's link: the kernel refuses the route, after IPAM, masquerading and the veth.
+    const conf = { ...base, ipam: { ...(base.ipam as object), routes: [{ dst: '10.50.0.0/16', gw: '192.0.2.1' }] } };
     const before = leases(rig).length;
     const r = await cni(rig, 'ADD', conf, pod);
     expect(r.code).toBe(1);
-    expect(r.json).toEqual({ code: 999, msg: `failed to set bridge addr: "${BRIDGE}" already has an IP address different from 10.1.2.1/24` });
+    expect(r.json?.msg).toMatch(/^failed to add route '10\.50\.0\.0\/16 via 192\.0\.2\.1 dev eth0 /);
     expect(leases(rig)).toHaveLength(before);
     expect(links(rig.host).map((l) => l.ifname).sort()).toEqual([BRIDGE, 'lo']);
     expect(link(pod, 'eth0')).toBeUndefined();
-    expect(addrs(rig.host, BRIDGE, 'inet')).toEqual(['10.99.0.1/16']);
     expect(natRules(rig.host)).not.toContain('CNI-');
   });
 
@@ -193,13 +192,38 @@ describe('bridge ADD failure after IPAM (58)', () => {
     expect(addrs(rig.host, BRIDGE, 'inet')).toEqual(['10.1.2.1/24']);
   });
 
-  it('keeps a non-overlapping IPv6 address and adds the gateway beside it (54)', async () => {
+  it('without forceAddress, replaces an address whose subnet no lease lies in (the reference fails here)', async () => {
     const rig = makeRig();
     const pod = createNetns('bp');
     ipIn(rig.host, 'link', 'add', BRIDGE, 'type', 'bridge');
+    ipIn(rig.host, 'addr', 'add', '10.99.0.1/16', 'dev', BRIDGE);
+    await add(rig, bridgeConf(rig, { isGateway: true }), pod);
+    expect(addrs(rig.host, BRIDGE, 'inet')).toEqual(['10.1.2.1/24']);
+  });
+
+  it('keeps the gateway of an older subnet while a pod leases from it, adds the new one beside, and drops the old once unused', async () => {
+    const rig = makeRig();
+    const [old, next, last] = [createNetns('bp'), createNetns('bp'), createNetns('bp')];
+    const oldConf = bridgeConf(rig, { isGateway: true }, ['10.99.0.0/16']);
+    const newConf = bridgeConf(rig, { isGateway: true });
+    await add(rig, oldConf, old, { id: 'old' });
+    await add(rig, newConf, next, { id: 'next' });
+    expect(addrs(rig.host, BRIDGE, 'inet')).toEqual(['10.99.0.1/16', '10.1.2.1/24']);
+    expect((await cni(rig, 'DEL', oldConf, old, { id: 'old' })).code).toBe(0);
+    await add(rig, newConf, last, { id: 'last' });
+    expect(addrs(rig.host, BRIDGE, 'inet')).toEqual(['10.1.2.1/24']);
+  });
+
+  it('keeps an IPv6 address a lease still lies in, adds the gateway beside it, and replaces one nobody uses (54)', async () => {
+    const rig = makeRig();
+    const [a, b] = [createNetns('bp'), createNetns('bp')];
+    ipIn(rig.host, 'link', 'add', BRIDGE, 'type', 'bridge');
     ipIn(rig.host, 'addr', 'add', 'fd00:1234::1/64', 'dev', BRIDGE, 'nodad');
-    await add(rig, bridgeConf(rig, { isGateway: true }, ['2001:db8:1:2::/64']), pod);
-    const v6 = addrs(rig.host, BRIDGE, 'inet6').filter((a) => !a.startsWith('fe80'));
-    expect(v6.sort()).toEqual(['2001:db8:1:2::1/64', 'fd00:1234::1/64']);
+    await add(rig, bridgeConf(rig, { isGateway: true }, ['fd00:99::/64']), a, { id: 'a' });
+    const global6 = () => addrs(rig.host, BRIDGE, 'inet6').filter((x) => !x.startsWith('fe80')).sort();
+    expect(global6()).toEqual(['fd00:99::1/64']);
+    await add(rig, bridgeConf(rig, { isGateway: true }, ['2001:db8:1:2::/64']), b, { id: 'b' });
+    expect(global6()).toEqual(['2001:db8:1:2::1/64', 'fd00:99::1/64']);
+    expect(addrs(rig.host, BRIDGE, 'inet6').some((x) => x.startsWith('fe80'))).toBe(true);
   });
 });

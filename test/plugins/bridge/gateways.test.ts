@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Result100 } from '../../../src/cni/result/types.ts';
-import { formatCIDR, parseCIDR } from '../../../src/net/ip.ts';
+import { formatCIDR, networkOf, parseCIDR } from '../../../src/net/ip.ts';
 import { calcGateways, planEnsureAddr, planGatewayAddrs } from '../../../src/plugins/bridge/gateways.ts';
 
 // calcGateways and ensureAddr's decisions (§3.2 6.2, 6.5; §5.5 54).
@@ -45,32 +45,55 @@ describe('calcGateways', () => {
   });
 });
 
+const none = () => false;
+const all = () => true;
+const inUseIn = (...subnets: string[]) => (a: { ip: unknown; prefix: number }) =>
+  subnets.some((s) => formatCIDR(networkOf(a as never)) === s);
+
 describe('planEnsureAddr (54)', () => {
   it('does nothing when the exact address is there', () => {
-    expect(planEnsureAddr('br', [cidr('10.1.2.1/24')], cidr('10.1.2.1/24'), false)).toEqual({ remove: [] });
+    expect(planEnsureAddr([cidr('10.1.2.1/24')], cidr('10.1.2.1/24'), { forceAddress: false, inUse: all })).toEqual({ remove: [] });
   });
 
-  it('refuses any other IPv4 address without forceAddress, and replaces it with', () => {
-    expect(() => planEnsureAddr('br', [cidr('10.0.0.1/8')], cidr('10.1.2.3/16'), false)).toThrow(
-      '"br" already has an IP address different from 10.1.2.3/16',
-    );
-    const ch = planEnsureAddr('br', [cidr('10.0.0.1/8')], cidr('10.1.2.3/16'), true);
+  it('with forceAddress, replaces any other IPv4 address whether pods use it or not, as the reference', () => {
+    const ch = planEnsureAddr([cidr('10.0.0.1/8')], cidr('10.1.2.3/16'), { forceAddress: true, inUse: all });
     expect(texts(ch.remove)).toEqual(['10.0.0.1/8']);
     expect(formatCIDR(ch.add!)).toBe('10.1.2.3/16');
   });
 
-  it('treats overlapping IPv6 subnets like IPv4, and lets others coexist', () => {
-    expect(() => planEnsureAddr('br', [cidr('2001:db8:1::1/48')], cidr('2001:db8:1:2::1/64'), false)).toThrow('already has an IP address');
-    const coexist = planEnsureAddr('br', [cidr('fe80::1/64'), cidr('2001:db8:1:2::1/64')], cidr('fd00:1234::1/64'), false);
-    expect(coexist.remove).toEqual([]);
-    expect(formatCIDR(coexist.add!)).toBe('fd00:1234::1/64');
+  it('with forceAddress, replaces an overlapping IPv6 address and lets others coexist, as the reference', () => {
+    const ch = planEnsureAddr([cidr('2001:db8:1::1/48'), cidr('fd00:9::1/64')], cidr('2001:db8:1:2::1/64'), { forceAddress: true, inUse: none });
+    expect(texts(ch.remove)).toEqual(['2001:db8:1::1/48']);
   });
 
-  it('sees the gateways it added before: a second IPv4 gateway conflicts with the first', () => {
-    expect(() => planGatewayAddrs('br', [], [cidr('10.1.0.1/24'), cidr('10.2.0.1/24')], false)).toThrow(
-      '"br" already has an IP address different from 10.2.0.1/24',
-    );
-    const both = planGatewayAddrs('br', [], [cidr('10.1.0.1/24'), cidr('fd00::1/64')], false);
-    expect(both.map((c) => formatCIDR(c.add!))).toEqual(['10.1.0.1/24', 'fd00::1/64']);
+  it('without forceAddress, removes an old gateway whose subnet no lease lies in and adds the new one (subnet.env changed)', () => {
+    const ch = planEnsureAddr([cidr('10.244.1.1/24')], cidr('10.244.7.1/24'), { forceAddress: false, inUse: none });
+    expect(texts(ch.remove)).toEqual(['10.244.1.1/24']);
+    expect(formatCIDR(ch.add!)).toBe('10.244.7.1/24');
+  });
+
+  it('without forceAddress, keeps an address pods still use and adds the gateway beside it', () => {
+    const ch = planEnsureAddr([cidr('10.244.1.1/24'), cidr('10.9.0.1/16')], cidr('10.244.7.1/24'), { forceAddress: false, inUse: inUseIn('10.244.1.0/24') });
+    expect(texts(ch.remove)).toEqual(['10.9.0.1/16']);
+    expect(formatCIDR(ch.add!)).toBe('10.244.7.1/24');
+  });
+
+  it('cleans up an old gateway also when the new one is there already', () => {
+    const ch = planEnsureAddr([cidr('10.244.1.1/24'), cidr('10.244.7.1/24')], cidr('10.244.7.1/24'), { forceAddress: false, inUse: inUseIn('10.244.7.0/24') });
+    expect(ch).toEqual({ remove: [cidr('10.244.1.1/24')] });
+  });
+
+  it('treats IPv6 the same, and never touches a link-local address', () => {
+    const ch = planEnsureAddr([cidr('fe80::1/64'), cidr('2001:db8:1:2::1/64'), cidr('fd00:1::1/64')], cidr('fd00:1234::1/64'), {
+      forceAddress: false,
+      inUse: inUseIn('fd00:1::/64'),
+    });
+    expect(texts(ch.remove)).toEqual(['2001:db8:1:2::1/64']);
+    expect(formatCIDR(ch.add!)).toBe('fd00:1234::1/64');
+  });
+
+  it('sees the gateways it added before: a second IPv4 gateway joins the first, which this ADD\'s lease uses', () => {
+    const both = planGatewayAddrs([], [cidr('10.1.0.1/24'), cidr('10.2.0.1/24'), cidr('fd00::1/64')], { forceAddress: false, inUse: inUseIn('10.1.0.0/24', '10.2.0.0/24') });
+    expect(both).toEqual([{ remove: [], add: cidr('10.1.0.1/24') }, { remove: [], add: cidr('10.2.0.1/24') }, { remove: [], add: cidr('fd00::1/64') }]);
   });
 });

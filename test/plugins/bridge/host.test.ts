@@ -32,6 +32,14 @@ describe('host batch lines', () => {
     expect(lines(bridgeCommands({ name: 'cni0', mtu: 0, promisc: false }))).toEqual(['link set dev cni0 up']);
   });
 
+  it('brings an existing bridge to the configured MTU (flannel\'s may have changed), and leaves it alone without one', () => {
+    const cmds = bridgeCommands({ name: 'cni0', mtu: 1400, promisc: false, currentMtu: 1450 });
+    expect(lines(cmds)).toEqual(['link set dev cni0 mtu 1400', 'link set dev cni0 up']);
+    expect(cmds[0]!.onError?.('invalid argument').message).toBe('failed to set the MTU of bridge "cni0" to 1400: invalid argument');
+    expect(lines(bridgeCommands({ name: 'cni0', mtu: 1400, promisc: false, currentMtu: 1400 }))).toEqual(['link set dev cni0 up']);
+    expect(lines(bridgeCommands({ name: 'cni0', mtu: 0, promisc: false, currentMtu: 1450 }))).toEqual(['link set dev cni0 up']);
+  });
+
   it('creates the pair with the pod end named and placed in one line, then joins the bridge', () => {
     expect(lines([vethCreateCommand(veth)])).toEqual([
       'link add name veth01234567 mtu 1400 address 02:00:00:00:00:01 type veth peer name eth0 mtu 1400 address 02:00:00:00:00:02 netns /var/run/netns/pod',

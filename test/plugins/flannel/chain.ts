@@ -13,11 +13,17 @@ import { tempDir } from '../../helpers/tmp.ts';
 // /var/lib/cni bound to test directories. So kube-flannel's conf runs
 // unchanged, defaults and all (/run/flannel/subnet.env, /var/lib/cni/flannel,
 // /var/lib/cni/networks/cbr0), without touching the machine's own files.
+// More pods are bound at <dir>/pods/<namespace name>, each while its
+// namespace exists (a pod whose namespace is gone leaves an empty file, or
+// no file once the test removes it).
 
 const PRIVATE_FS = `
 set -e
 node_dir="$1"; shift
 mount --bind "$WEFT_POD_NETNS" "$node_dir/podns"
+for f in "$node_dir"/pods/*; do
+  if [ -e "/run/netns/\${f##*/}" ]; then mount --bind "/run/netns/\${f##*/}" "$f"; fi
+done
 mount -t tmpfs weft-run /run
 mkdir -p /run/flannel
 mount --bind "$node_dir/run-flannel" /run/flannel
@@ -36,6 +42,8 @@ export interface Node {
   /** The pod netns path plugins see (a bind mount of the pod namespace). */
   podNetnsPath: string;
   exec(file: string, env: Record<string, string>, stdin: string, args?: string[]): Promise<RunResult>;
+  /** Bind another pod namespace into the node; returns the netns path plugins see. */
+  addPod(pod: Netns): string;
 }
 
 export function makeNode(host: Netns, pod: Netns): Node {
@@ -50,7 +58,13 @@ export function makeNode(host: Netns, pod: Netns): Node {
         env: { PATH: process.env.PATH, ...env, WEFT_POD_NETNS: pod.path },
         stdin,
       }),
+    addPod: (p) => {
+      const file = path.join(dir, 'pods', p.name);
+      fs.writeFileSync(file, '');
+      return file;
+    },
   };
+  fs.mkdirSync(path.join(dir, 'pods'));
   fs.mkdirSync(node.runFlannel);
   fs.mkdirSync(node.varLibCni);
   fs.writeFileSync(node.podNetnsPath, '');
@@ -69,12 +83,17 @@ export interface CnitoolCall {
   capabilityArgs?: Record<string, unknown>;
 }
 
-/** `cnitool <verb> <network> <pod netns>` on the node, with the results cached in the node's /var/lib/cni. */
-export function cnitool(node: Node, verb: 'add' | 'check' | 'del' | 'gc' | 'status', call: CnitoolCall): Promise<RunResult> {
+/** `cnitool <verb> <network> <pod netns>` on the node (the first pod's unless named), with the results cached in the node's /var/lib/cni. */
+export function cnitool(node: Node, verb: 'add' | 'check' | 'del' | 'gc' | 'status', call: CnitoolCall, netns = node.podNetnsPath): Promise<RunResult> {
   const env: Record<string, string> = { NETCONFPATH: call.confDir, CNI_PATH: call.cniPath };
   if (call.args) env.CNI_ARGS = call.args;
   if (call.capabilityArgs) env.CAP_ARGS = JSON.stringify(call.capabilityArgs);
-  return node.exec(path.join(call.cniPath, 'cnitool'), env, '', [verb, call.network, node.podNetnsPath]);
+  return node.exec(path.join(call.cniPath, 'cnitool'), env, '', [verb, call.network, netns]);
+}
+
+/** weft's operator commands, `cnitool attachments|reclaim <network>`, on the node. */
+export function cnitoolOperator(node: Node, verb: 'attachments' | 'reclaim', call: CnitoolCall): Promise<RunResult> {
+  return node.exec(path.join(call.cniPath, 'cnitool'), { NETCONFPATH: call.confDir, CNI_PATH: call.cniPath }, '', [verb, call.network]);
 }
 
 /** Write one configuration file into a fresh net.d directory. */

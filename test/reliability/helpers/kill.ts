@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import { deleteNetns, ipJson } from '../../helpers/netns.ts';
 import { cniBin, tempDir } from '../../helpers/tmp.ts';
-import { type CniRun, NETWORK, bounded, pluginEnv, pods, resultIP, spawnKillable, weftNode } from './node.ts';
-import { expectWholeHostLocalStore } from './store-check.ts';
+import { type CniRun, NETWORK, type Pod, bounded, pluginEnv, pods, resultIP, spawnKillable, subnetFor, weftNode } from './node.ts';
+import { expectWholeAttachmentRecords, expectWholeHostLocalStore } from './store-check.ts';
 
 // kill -9 at random moments: many ADDs, a share of them SIGKILLed after a
 // random delay (anywhere in the process's life: start-up, waiting for the
@@ -21,6 +22,9 @@ export interface KillOptions {
 }
 
 const pick = <T>(xs: readonly T[], ratio: number): T[] => xs.filter(() => Math.random() < ratio);
+
+/** A lock untouched this long is a dead holder's (the lock's stale time, 4 s, and some). */
+const STALE_LOCK_MS = 4500;
 
 /**
  * When to SIGKILL the i-th process, if at all. A process alone lives `life`
@@ -140,15 +144,37 @@ export async function hostLocalKillStorm(opts: KillOptions): Promise<KillReport>
   return { killed, ms: Date.now() - started, repairs: repairs(logFile) };
 }
 
+/** Every address on each pod's eth0 (none when the pod has no eth0). */
+function podAddresses(all: readonly Pod[]): Map<Pod, string[]> {
+  const out = new Map<Pod, string[]>();
+  for (const p of all) {
+    const name = path.basename(p.netns);
+    let addrs: string[] = [];
+    try {
+      const links = ipJson<{ addr_info: { local: string; scope: string }[] }[]>({ name, path: p.netns }, 'addr', 'show', 'dev', 'eth0');
+      addrs = (links[0]?.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => a.local);
+    } catch {
+      // No eth0: the ADD was killed before the pod got one, or undid itself.
+    }
+    out.set(p, addrs);
+  }
+  return out;
+}
+
 /**
- * The same through flannel → bridge → host-local in network namespaces:
- * besides leases, flannel's saved configs, the veth pairs and the
- * masquerade rules must belong to kept pods only.
+ * The same through flannel → bridge → host-local in network namespaces,
+ * with reclaiming: after the first ADDs, a third of the pods vanish (their
+ * namespaces go without a DEL) and more pods are ADDed than the range has
+ * free, so ADDs reclaim while they, too, are killed. No address may then
+ * have two live owners; after the runtime's DELs and GC, leases, flannel's
+ * saved configs, attachment records, veth pairs and masquerade rules must
+ * belong to kept pods only.
  */
-export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
+export async function flannelKillStorm(opts: KillOptions): Promise<KillReport & { reclaimed: number }> {
   const started = Date.now();
   const logFile = path.join(tempDir('weft-rel-log-'), 'weft.log');
-  const node = weftNode();
+  const { prefix, capacity } = subnetFor(opts.adds);
+  const node = weftNode({ prefix });
   const conf = { ...node.conf, cniVersion: '1.1.0' };
   const all = pods('fk', opts.adds);
   const probe = await node.flannel('ADD', all[0]!);
@@ -156,7 +182,8 @@ export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
   const life = Math.max(150, probe.endedAt - probe.startedAt);
   const killWindow = life * Math.max(1, opts.concurrency / 2) * 1.2;
   let killed = 0;
-  const runOne = (command: string, pod: (typeof all)[number], i: number, killRatio: number) => async (): Promise<CniRun> => {
+  let lastKill = 0;
+  const runOne = (command: string, pod: Pod, i: number, killRatio: number, mayExhaust = false) => async (): Promise<CniRun> => {
     const k = spawnKillable(
       'ip',
       ['netns', 'exec', node.host.name, path.join(node.cniPath, 'flannel')],
@@ -165,8 +192,12 @@ export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
       killDelay(i, killRatio, life, killWindow),
     );
     const r = await k.done;
-    if (r.signal === 'SIGKILL') killed++;
-    else expect(r.code, `${command} ${pod.id}: ${r.stdout}${r.stderr}`).toBe(0);
+    if (r.signal === 'SIGKILL') {
+      killed++;
+      lastKill = Math.max(lastKill, r.endedAt);
+    } else if (!(mayExhaust && r.code === 1 && r.stdout.includes('no IP addresses available in range set'))) {
+      expect(r.code, `${command} ${pod.id}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
     return r;
   };
   const adds = [probe, ...(await bounded(opts.concurrency, all.slice(1).map((p, i) => runOne('ADD', p, i, opts.killRatio))))];
@@ -174,17 +205,54 @@ export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
   const ips = ok.map((p) => resultIP(adds[all.indexOf(p)]!.stdout));
   expect(new Set(ips).size).toBe(ips.length);
 
-  const keep = new Set(pick(ok, 0.5).map((p) => p.id));
-  await bounded(opts.concurrency, all.filter((p) => !keep.has(p.id)).map((p, i) => runOne('DEL', p, i, 0)));
+  // A third of the pods that got an address vanish; the range is filled (no
+  // kills), then more pods come, killed as before, that can only have what
+  // the vanished pods held; the last of them is not killed, so one ADD at
+  // least gets to reclaim.
+  const vanished = new Set(ok.filter((_, i) => i % 3 === 0));
+  for (const p of vanished) deleteNetns(path.basename(p.netns));
+  const fill = pods('ff', capacity - node.leases().size, opts.adds);
+  const fillAdds = await bounded(opts.concurrency, fill.map((p, i) => runOne('ADD', p, i, 0)));
+  expect(node.leases().size).toBe(capacity);
+  const late = pods('fr', 2 * vanished.size + 3, opts.adds + fill.length);
+  const lateAdds = await bounded(opts.concurrency, late.slice(0, -1).map((p, i) => runOne('ADD', p, i, opts.killRatio, true)));
+  lateAdds.push(await runOne('ADD', late.at(-1)!, 1, 0, true)());
+  const more = [...fill, ...late];
+  const moreAdds = [...fillAdds, ...lateAdds];
+  const everyone = [...all, ...more];
+  const result = (p: Pod) => (all.includes(p) ? adds[all.indexOf(p)]! : moreAdds[more.indexOf(p)]!);
+  const reclaimed = fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('reclaimed the attachment of a pod that is gone')).length;
+  expect(reclaimed, 'no ADD reclaimed').toBeGreaterThan(0);
+
+  // No address has two live owners: each address on a live pod is on no other, and leased to that pod.
+  const live = everyone.filter((p) => !vanished.has(p));
+  const onPods = podAddresses(live);
+  const owners = new Map<string, Pod>();
+  const leasesNow = node.leases();
+  for (const [p, addrs] of onPods) {
+    for (const a of addrs) {
+      expect(owners.get(a)?.id, `${a} on ${p.id} and ${owners.get(a)?.id}`).toBeUndefined();
+      owners.set(a, p);
+      expect(leasesNow.get(a), `${a} on ${p.id}`).toBe(`${p.id}\r\neth0`);
+    }
+    if (result(p).code === 0) expect(addrs, p.id).toEqual([resultIP(result(p).stdout)]);
+  }
+
+  // The runtime keeps half of the live pods it saw succeed and cleans up everything else, the vanished too.
+  const keep = new Set(pick(live.filter((p) => result(p).code === 0), 0.5).map((p) => p.id));
+  await bounded(opts.concurrency, everyone.filter((p) => !keep.has(p.id)).map((p, i) => runOne('DEL', p, i, 0)));
+  // A lock a killed process held is broken once stale: GC after that leaves none.
+  await new Promise((r) => setTimeout(r, Math.max(0, lastKill + STALE_LOCK_MS - Date.now())));
   const gcConf = { ...conf, 'cni.dev/valid-attachments': [...keep].map((id) => ({ containerID: id, ifname: 'eth0' })) };
   const gc = await node.exec('flannel', 'GC', { id: '', netns: '' }, JSON.stringify(gcConf));
   expect(gc.code, gc.stdout + gc.stderr).toBe(0);
 
-  const kept = all.filter((p) => keep.has(p.id));
+  const kept = everyone.filter((p) => keep.has(p.id));
   const leases = expectWholeStoreOf(node.leaseDir, NETWORK, new Set(kept.map((p) => `${p.id}\r\neth0`)));
   expect(leases.size).toBe(kept.length);
-  for (const p of kept) expect(leases.get(resultIP(adds[all.indexOf(p)]!.stdout))).toBe(`${p.id}\r\neth0`);
+  for (const p of kept) expect(leases.get(resultIP(result(p).stdout))).toBe(`${p.id}\r\neth0`);
   expect(node.scratchFiles()).toEqual(kept.map((p) => p.id).sort());
+  expect(expectWholeAttachmentRecords(node.leaseDir, NETWORK)).toEqual(kept.map((p) => `${p.id}@eth0`).sort());
   expect(node.veths()).toHaveLength(kept.length);
   const rules = node.masqRules().filter((l) => l.startsWith('-A POSTROUTING'));
   expect(rules).toHaveLength(kept.length);
@@ -195,5 +263,6 @@ export async function flannelKillStorm(opts: KillOptions): Promise<KillReport> {
   expect(node.leases().size).toBe(0);
   expect(node.veths()).toEqual([]);
   expect(node.masqRules()).toEqual([]);
-  return { killed, ms: Date.now() - started, repairs: repairs(logFile) };
+  expect(expectWholeAttachmentRecords(node.leaseDir, NETWORK)).toEqual([]);
+  return { killed, ms: Date.now() - started, repairs: repairs(logFile), reclaimed };
 }

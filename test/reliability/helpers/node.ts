@@ -13,7 +13,16 @@ import { cniBin, tempDir } from '../../helpers/tmp.ts';
 
 export const NETWORK = 'storm';
 /** FLANNEL_IPMASQ=false: the bridge masquerades, so every pod also gets iptables rules to leak. */
-const SUBNET_ENV = 'FLANNEL_NETWORK=10.250.0.0/16\nFLANNEL_SUBNET=10.250.3.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n';
+const subnetEnv = (prefix: number) => `FLANNEL_NETWORK=10.250.0.0/16\nFLANNEL_SUBNET=10.250.3.1/${prefix}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`;
+
+/** The smallest subnet of 10.250.3.0 whose range (all but network, gateway and broadcast) holds `n` pods. */
+export function subnetFor(n: number): { prefix: number; capacity: number } {
+  for (let prefix = 30; prefix >= 24; prefix--) {
+    const capacity = 2 ** (32 - prefix) - 3;
+    if (capacity >= n) return { prefix, capacity };
+  }
+  throw new Error(`no /24 or smaller subnet holds ${n} pods`);
+}
 
 export interface Pod {
   id: string;
@@ -63,11 +72,12 @@ export function pluginEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, ...vars };
 }
 
-export function weftNode(opts: { dir?: string; flannelDir?: string; leaseDir?: string } = {}): WeftNode {
+/** A node; `prefix` is its subnet's (default /24: 253 pods). */
+export function weftNode(opts: { dir?: string; flannelDir?: string; leaseDir?: string; prefix?: number } = {}): WeftNode {
   const host = createNetns('wrh');
   const dir = opts.dir ?? tempDir('weft-rel-node-');
   const cniPath = weftCniPath();
-  fs.writeFileSync(path.join(dir, 'subnet.env'), SUBNET_ENV);
+  fs.writeFileSync(path.join(dir, 'subnet.env'), subnetEnv(opts.prefix ?? 24));
   const flannelDir = opts.flannelDir ?? path.join(dir, 'flannel');
   const leaseDir = opts.leaseDir ?? path.join(dir, 'leases');
   const conf = {

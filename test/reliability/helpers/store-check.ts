@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { parseIP } from '../../../src/net/ip.ts';
+import { decodeRecord, isRecordKey } from '../../../src/plugins/attachments/record.ts';
 import { isLeaseName, listFiles, readLeases } from './node.ts';
 
 // What a crash, a full disk or a failed command may leave in host-local's
-// and flannel's data directories: only whole files. These checks read the
+// and flannel's data directories (and weft's records beside them): only
+// whole files. These checks read the
 // directories as an operator (or the reference plugin) would.
 
 /** host-local's dataDir: whole leases, parsable last_reserved_ip files, and weft's own state only. */
@@ -27,10 +29,22 @@ export function expectWholeHostLocalStore(dataDir: string, network: string): Map
   }
   const stateDir = path.join(dataDir, '.weft', network);
   if (fs.existsSync(stateDir)) {
-    for (const n of fs.readdirSync(stateDir)) expect(['index.0', 'index.1', 'intent', 'tmp'], `${stateDir}/${n}`).toContain(n);
+    for (const n of fs.readdirSync(stateDir)) expect(['index.0', 'index.1', 'intent', 'tmp', 'attachments'], `${stateDir}/${n}`).toContain(n);
     expect(listFiles(path.join(stateDir, 'tmp')), 'temporary files left').toEqual([]);
   }
   return readLeases(netDir);
+}
+
+/** weft's attachment records beside host-local's store: whole records only (no temporary file, no lock); their names. */
+export function expectWholeAttachmentRecords(dataDir: string, network: string): string[] {
+  const dir = path.join(dataDir, '.weft', network, 'attachments');
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  for (const n of names) {
+    expect(isRecordKey(n), `${dir}/${n} is not a record (a temporary file or lock left behind?)`).toBe(true);
+    const decoded = decodeRecord(fs.readFileSync(path.join(dir, n), 'utf8'));
+    expect('corrupt' in decoded ? decoded.corrupt : '', `${dir}/${n}`).toBe('');
+  }
+  return names;
 }
 
 /** flannel's dataDir: one whole saved config per container, no temporary files. */

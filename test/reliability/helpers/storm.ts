@@ -1,13 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { ipJson } from '../../helpers/netns.ts';
-import { type CniRun, type Pod, NETWORK, bounded, pods, resultIP, weftNode } from './node.ts';
-import { expectWholeHostLocalStore } from './store-check.ts';
+import { deleteNetns, ipJson } from '../../helpers/netns.ts';
+import { type CniRun, type Pod, NETWORK, bounded, pods, resultIP, subnetFor, weftNode } from './node.ts';
+import { expectWholeAttachmentRecords, expectWholeHostLocalStore } from './store-check.ts';
 
 // The ADD/DEL storm: `n` pods ADDed at once through flannel → bridge →
 // host-local (one weft process per command, as a runtime execs them), then
-// half of them DELeted while new pods are ADDed, then everything DELeted
+// half of them DELeted while new pods are ADDed; then some pods vanish (their
+// namespaces go without a DEL) and as many pods as the range then holds,
+// plus one per vanished pod, are ADDed at once, so the range runs out and the
+// ADDs reclaim the vanished pods' addresses; then everything is DELeted
 // (with repeated DELs of pods already gone, as a runtime retries). Every
 // command must succeed, no address may be held by two pods at any moment,
 // and nothing may be left behind.
@@ -16,6 +19,8 @@ export interface StormOptions {
   pods: number;
   /** Commands in flight at once. */
   concurrency: number;
+  /** Pods whose namespace goes without a DEL. */
+  vanish: number;
 }
 
 interface Life {
@@ -23,6 +28,8 @@ interface Life {
   ip: string;
   add: CniRun;
   del?: CniRun;
+  /** When its namespace went away without a DEL: from then on it holds nothing. */
+  vanishedAt?: number;
 }
 
 const shuffle = <T>(xs: T[]): T[] => {
@@ -39,7 +46,8 @@ function expectOk(r: CniRun, what: string): void {
 
 /**
  * Two pods may have held one address only one after the other: the later
- * one's ADD cannot have finished before the earlier one's DEL started.
+ * one's ADD cannot have finished before the earlier one's DEL started, or
+ * before its namespace went away.
  */
 function expectNoOverlappingLeases(lives: Life[]): void {
   const byIp = new Map<string, Life[]>();
@@ -49,14 +57,16 @@ function expectNoOverlappingLeases(lives: Life[]): void {
     for (let i = 1; i < holders.length; i++) {
       const earlier = holders[i - 1]!;
       const later = holders[i]!;
-      expect(earlier.del, `${ip} given to ${later.pod.id} while ${earlier.pod.id} was never deleted`).toBeDefined();
-      expect(earlier.del!.startedAt, `${ip} held by ${earlier.pod.id} and ${later.pod.id} at once`).toBeLessThan(later.add.endedAt);
+      const end = earlier.vanishedAt ?? earlier.del?.startedAt;
+      expect(end, `${ip} given to ${later.pod.id} while ${earlier.pod.id} was never deleted`).toBeDefined();
+      expect(end!, `${ip} held by ${earlier.pod.id} and ${later.pod.id} at once`).toBeLessThan(later.add.endedAt);
     }
   }
 }
 
-export async function adDelStorm(opts: StormOptions): Promise<{ phases: Record<string, number> }> {
-  const node = weftNode();
+export async function adDelStorm(opts: StormOptions): Promise<{ phases: Record<string, number>; reclaimed: number }> {
+  const { prefix, capacity } = subnetFor(opts.pods);
+  const node = weftNode({ prefix });
   const phases: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -118,8 +128,25 @@ export async function adDelStorm(opts: StormOptions): Promise<{ phases: Record<s
   );
   expectStoreMatchesLivePods();
 
-  // 3. Everything DELeted, with retried DELs of pods already gone in between.
-  const remaining = [...first.slice(leaving.length), ...extra];
+  // 3. Some pods vanish; the range is then filled past what is free, so the ADDs must reclaim.
+  const staying = [...first.slice(leaving.length), ...extra];
+  const vanished = staying.slice(0, opts.vanish);
+  for (const p of vanished) {
+    deleteNetns(path.basename(p.netns));
+    lives.get(p.id)!.vanishedAt = Date.now();
+    live.delete(p.id);
+  }
+  const fillers = pods('fill', capacity - node.leases().size + vanished.length, opts.pods * 2);
+  await timed('reclaim', () => bounded(opts.concurrency, shuffle(fillers.map((p) => () => add(p)))));
+  expectStoreMatchesLivePods();
+  expect(node.leases().size).toBe(capacity);
+  // Each vanished pod reclaimed exactly once (the notice goes to the ADD's stderr: weft's log is off).
+  const notices = fillers.flatMap((p) => lives.get(p.id)!.add.stderr.split('\n')).filter((l) => l.includes('reclaimed the attachment of a pod that is gone'));
+  const reclaimed = notices.length;
+  expect(notices.map((l) => /containerId="([^"]+)"/.exec(l)?.[1]).sort()).toEqual(vanished.map((p) => p.id).sort());
+
+  // 4. Everything DELeted (the vanished pods too, once the runtime notices), with retried DELs of pods already gone in between.
+  const remaining = [...staying.slice(opts.vanish), ...vanished, ...fillers];
   await timed('del', () =>
     bounded(opts.concurrency, shuffle([...remaining.map((p) => () => del(p)), ...leaving.slice(0, 16).map((p) => () => del(p))])),
   );
@@ -127,9 +154,10 @@ export async function adDelStorm(opts: StormOptions): Promise<{ phases: Record<s
   expectNoOverlappingLeases([...lives.values()]);
   expect(live.size).toBe(0);
   expect([...expectWholeHostLocalStore(node.leaseDir, NETWORK).keys()]).toEqual([]);
+  expect(expectWholeAttachmentRecords(node.leaseDir, NETWORK)).toEqual([]);
   expect(fs.existsSync(path.join(node.leaseDir, '.weft', NETWORK, 'lock')), 'lock left behind').toBe(false);
   expect(node.scratchFiles()).toEqual([]);
   expect(node.veths()).toEqual([]);
   expect(node.masqRules()).toEqual([]);
-  return { phases };
+  return { phases, reclaimed };
 }
