@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { requireRoot } from '../helpers/netns.ts';
 import { type RunResult, run } from '../helpers/run.ts';
 import { cniBin, tempDir } from '../helpers/tmp.ts';
-import { fullCycle, hostGwNode, vxlanNode } from '../plugins/windows-common/harness.ts';
+import { CYCLE_TIMEOUT_MS, fullCycle, hostGwNode, vxlanNode } from '../plugins/windows-common/harness.ts';
 
 // flannel's Windows delegate flowing into weft's win-bridge / win-overlay in
 // the same process (a win-* delegate gets flannel's Windows delegate config),
@@ -59,7 +59,7 @@ describe.each([1, 2])("flannel's Windows delegate in process, apiVersion %i", (a
     // ipMasqNetwork from FLANNEL_NETWORK became the OutBoundNAT exception.
     const requests = node.hns.calls().map((c) => c.request ?? '');
     expect(requests[0]).toContain(apiVersion === 2 ? '{\\"Type\\":\\"OutBoundNAT\\",\\"Settings\\":{\\"Exceptions\\":[\\"10.244.0.0/16\\"]}}' : '{\\"Type\\":\\"OutBoundNAT\\",\\"ExceptionList\\":[\\"10.244.0.0/16\\"]}');
-  });
+  }, CYCLE_TIMEOUT_MS);
 
   it('vxlan: flannel -> win-overlay through a whole pod life, MAC from the address, network gateway .1', async () => {
     requireRoot();
@@ -78,5 +78,5 @@ describe.each([1, 2])("flannel's Windows delegate in process, apiVersion %i", (a
     });
     expect(first.ips).toEqual([{ address: '10.244.2.2/24', gateway: '10.244.2.1' }]);
     expect(mac).toBe('0E-2A-0a-f4-02-02');
-  });
+  }, CYCLE_TIMEOUT_MS);
 });

@@ -352,13 +352,14 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(retry.json.ips?.[0]?.address).toBe('10.244.1.3/24');
   });
 
-  it.runIf(api === 2)('deletes the endpoint when the query after HcnCreateEndpoint fails', async () => {
+  it("hands HNS the policies of this API's shape, and reports HNS refusing the other API's", async () => {
     const node = hostGwNode();
-    node.hns.update((s) => (s.faults.queryCreated = { hr: 0x80004005, times: 1 }));
-    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace() });
-    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: HcnQueryEndpointProperties: .*\(0x80004005\)/);
+    // A v2 policy under apiVersion 1, a v1 one under apiVersion 2: what a conf written for the other API holds.
+    const other = api === 1 ? { Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } } : { Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true };
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api, { policies: [{ name: 'EndpointPolicy', value: other }] }), { netns: node.hns.addNamespace() });
+    expect(out.json.code).toBe(999);
+    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: .*\(0x803b000e\)/);
     expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
-    expect(node.hns.state().ops.filter((o) => o.op === 'deleteEndpoint')).toHaveLength(1);
     expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 
@@ -417,6 +418,19 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(new Set(ips).size).toBe(4);
     expect(leases(node.dataDir, 'cbr0')).toHaveLength(4);
     expectFixedCommandLines(node.hns, 4);
+  });
+});
+
+describe('win-bridge ADD, apiVersion 2 only', () => {
+  it('deletes the endpoint when the query after HcnCreateEndpoint fails (HCN only: v1 answers the POST with the endpoint)', async () => {
+    const api = 2;
+    const node = hostGwNode();
+    node.hns.update((s) => (s.faults.queryCreated = { hr: 0x80004005, times: 1 }));
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace() });
+    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: HcnQueryEndpointProperties: .*\(0x80004005\)/);
+    expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
+    expect(node.hns.state().ops.filter((o) => o.op === 'deleteEndpoint')).toHaveLength(1);
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../helpers/run.ts';
 import { cniBin } from '../../helpers/tmp.ts';
-import { IPAM_CNI_PATH, fullCycle, hostGwNode, leases, vxlanNode } from './harness.ts';
+import { CYCLE_TIMEOUT_MS, IPAM_CNI_PATH, fullCycle, hostGwNode, leases, vxlanNode } from './harness.ts';
 
 // The whole life of a pod's network through weft's built executables:
 // weft -> PowerShell -> weft-hns.ps1 -> the native HNS stand-in, for both
@@ -25,5 +25,5 @@ describe.each(cases)('$type executable', ({ type, node: makeNode, subnet, rangeS
       }),
     );
     expect(first.ips).toEqual([{ address: `${rangeStart}/24`, gateway }]);
-  });
+  }, CYCLE_TIMEOUT_MS);
 });

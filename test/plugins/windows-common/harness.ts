@@ -120,6 +120,9 @@ export interface CommandOutcome {
   stderr?: string;
 }
 
+/** Six commands, each a PowerShell start: on a busy 2-core machine that is more than the default minute. */
+export const CYCLE_TIMEOUT_MS = 240_000;
+
 /** Run one CNI command for the cycle's container: its netns, and for CHECK the previous result. */
 export type CycleRunner = (command: 'ADD' | 'CHECK' | 'DEL', netns: string, prevResult?: unknown) => Promise<CommandOutcome>;
 
