@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { vi } from 'vitest';
 import { setSelf } from '../../../src/cni/self.ts';
 import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { type Plugin, runPlugin } from '../../../src/cni/skel.ts';
@@ -13,6 +14,10 @@ import { cniBin, tempDir } from '../../helpers/tmp.ts';
 // the built dist/cni-bin, where the test setup compiled its assembly.
 
 setSelf(path.join(cniBin, 'weft.cjs'), loadPlugin);
+
+// Each command here starts a real PowerShell (about a second of CPU, far more
+// on a loaded 2-core machine): a minute is too little for a test of several.
+vi.setConfig({ testTimeout: 180_000 });
 
 /** CNI_PATH for the IPAM delegate: weft's own build, so host-local runs in process. */
 export const IPAM_CNI_PATH = cniBin;
