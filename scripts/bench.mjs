@@ -7,6 +7,10 @@
 //  2. The same cycle with 0, 1k, 10k and 65k leases in the node's /16.
 //  3. 64 pods ADDed at once: wall time, distinct IPs, failures.
 //  4. Processes spawned per ADD, peak RSS per invocation, start-up cost.
+//  5. weft-hns.ps1 per CNI command under PowerShell 7 (pwsh, as the tests run
+//     it): with the assembly install.ps1 precompiles, and compiling the C#
+//     with Add-Type as without it; and the install-time compile itself.
+//     (--only=windows runs just this part.)
 // weft runs as the standalone executable (dist/sea/weft, the shipped form,
 // with the code cache its install step builds).
 // Figures go to stdout as one table and to dist/bench/ as JSON and an SVG
@@ -265,6 +269,58 @@ function startup(seaExe) {
   return { node20, node24: n24, scriptVersion: script, seaVersion: seaV, refVersion: hyperfineMean([`env CNI_COMMAND=VERSION ${REF}/bridge`])[0] };
 }
 
+// ---------------------------------------------------------------- Windows script
+
+const PWSH = path.join(os.homedir(), '.dotnet', 'tools', 'pwsh');
+const PWSH_RUNS = Number(args['pwsh-runs'] ?? 7);
+
+/** Wall time of one pwsh run of `file`, in ms. */
+function pwshRun(file, env = {}) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(PWSH, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', file], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    encoding: 'utf8',
+  });
+  const took = ms(process.hrtime.bigint() - started);
+  if (r.status !== 0) throw new Error(`pwsh ${path.basename(file)} failed: ${r.stderr || r.stdout}`);
+  return { took, stdout: r.stdout };
+}
+
+/**
+ * The script's own cost per command: a one-step plan (no HNS call), so what
+ * is timed is PowerShell's start, the script, and loading its native half,
+ * precompiled or compiled. Runs alternate between the two installs.
+ */
+function windowsScript() {
+  if (!fs.existsSync(PWSH)) return undefined;
+  const dirs = ['precompiled', 'compiled'].map((k) => fs.mkdtempSync(path.join(os.tmpdir(), `weft-bench-${k}-`)));
+  try {
+    const shipped = path.join(root, 'src', 'os', 'windows', 'scripts');
+    for (const d of dirs) for (const f of fs.readdirSync(shipped)) fs.copyFileSync(path.join(shipped, f), path.join(d, f));
+    const compile = pwshRun(path.join(dirs[0], 'weft-hns-compile.ps1')).took;
+    const request = JSON.stringify({ plan: 'weft-hns/1', steps: [{ id: 't', op: 'test', cond: { kind: 'eq', args: [1, 1] } }] });
+    const times = { precompiled: [], compiled: [] };
+    for (let i = 0; i < PWSH_RUNS; i++) {
+      for (const [k, d] of [['precompiled', dirs[0]], ['compiled', dirs[1]]]) {
+        const { took, stdout } = pwshRun(path.join(d, 'weft-hns.ps1'), { WEFT_HNS_REQUEST: request });
+        const native = JSON.parse(stdout.trim().split('\n').pop()).native;
+        if (native !== k) throw new Error(`expected the ${k} path, the script took ${native}`);
+        times[k].push(took);
+      }
+    }
+    const bare = [];
+    for (let i = 0; i < PWSH_RUNS; i++) {
+      const started = process.hrtime.bigint();
+      spawnSync(PWSH, ['-NoProfile', '-NonInteractive', '-Command', '1'], { env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+      bare.push(ms(process.hrtime.bigint() - started));
+    }
+    const version = spawnSync(PWSH, ['-NoProfile', '-Command', '$PSVersionTable.PSVersion.ToString()'], { encoding: 'utf8' }).stdout.trim();
+    return { version, runs: PWSH_RUNS, compile, precompiled: median(times.precompiled), compiled: median(times.compiled), bare: median(bare) };
+  } finally {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- output
 
 function svgChart(points) {
@@ -302,6 +358,23 @@ ${line('weft', '#2471a3')}
 const f1 = (x) => (x === undefined ? 'n/a' : x.toFixed(1));
 const f2 = (x) => (x === undefined ? 'n/a' : x.toFixed(2));
 
+function windowsRows(w, row) {
+  if (!w) return row('weft-hns.ps1 per command under pwsh', 'n/a (no pwsh: node scripts/test-deps.mjs installs it)', '', '', '');
+  row(`weft-hns.ps1 per command, pwsh ${w.version}, precompiled assembly (median of ${w.runs})`, `${f1(w.precompiled)} ms`, '', '', `bare pwsh ${f1(w.bare)} ms`);
+  row(`weft-hns.ps1 per command, pwsh ${w.version}, Add-Type compiling weft-hns.cs (median of ${w.runs})`, `${f1(w.compiled)} ms`, '', f2(w.compiled / w.precompiled), '');
+  row('weft-hns-compile.ps1 at install (once)', `${f1(w.compile)} ms`, '', '', '');
+}
+
+function windowsReport(w) {
+  const lines = [];
+  const row = (...c) => lines.push(`| ${c.join(' | ')} |`);
+  lines.push(`weft benchmark (Windows script only), ${new Date().toISOString()}, ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`, '');
+  row('measure', 'weft', 'reference', 'compiled/precompiled', 'goal');
+  row('---', '---', '---', '---', '---');
+  windowsRows(w, row);
+  return lines.join('\n');
+}
+
 function report(r) {
   const lines = [];
   const row = (...c) => lines.push(`| ${c.join(' | ')} |`);
@@ -321,12 +394,18 @@ function report(r) {
   const s = r.startup;
   row('start-up: VERSION exec (bare node -e 0: 20.x / 24.x)', `SEA ${f1(s.seaVersion)} ms, node script ${f1(s.scriptVersion)} ms`, `${f1(s.refVersion)} ms`, '', `node ${f1(s.node20)} / ${f1(s.node24)} ms`);
   row('start-up overhead over bare node', `SEA +${f1(s.seaVersion - s.node24)} ms (vs node 24), script +${f1(s.scriptVersion - s.node20)} ms (vs node 20)`, '', '', '');
+  windowsRows(r.windows, row);
   return lines.join('\n');
 }
 
 // ---------------------------------------------------------------- main
 
 async function main() {
+  if (args.only === 'windows') {
+    log('weft-hns.ps1 under pwsh');
+    process.stdout.write(`${windowsReport(windowsScript())}\n`);
+    return;
+  }
   requirements();
   const seaExe = await buildWeft();
   fs.mkdirSync(outDir, { recursive: true });
@@ -359,6 +438,8 @@ async function main() {
     results.spawns = { weft: spawnsPerAdd(nodes.weft, pods.weft), ref: spawnsPerAdd(nodes.ref, pods.ref) };
     results.rss = { weft: peakRss(nodes.weft, pods.weft), ref: peakRss(nodes.ref, pods.ref) };
     results.startup = startup(seaExe);
+    log('weft-hns.ps1 under pwsh');
+    results.windows = windowsScript();
   } finally {
     cleanupNamespaces();
     fs.rmSync(work, { recursive: true, force: true });

@@ -114,8 +114,8 @@ function Install-Executables {
 # Written beside, then renamed over: a plugin starting meanwhile reads the old
 # script or the new one, whole.
 function Install-Scripts {
-  Get-ChildItem -LiteralPath $here -Filter '*.ps1' -File |
-    Where-Object { $_.Name -ne 'install.ps1' } |
+  # weft-hns.ps1, its C# (weft-hns.cs) and the compile step (weft-hns-compile.ps1).
+  Get-ChildItem -LiteralPath $here -Filter 'weft-hns*' -File |
     ForEach-Object {
       $destination = Join-Path $CniBinDir $_.Name
       $next = "$destination.weft-new-$stamp"
@@ -127,6 +127,15 @@ function Install-Scripts {
         [System.IO.File]::Move($next, $destination)
       }
     }
+}
+
+# --- Step: the HNS script's C#, compiled once on this node --------------------
+# weft-hns-compile.ps1 writes weft-hns-<hash>.dll beside weft-hns.ps1, which
+# loads it instead of compiling weft-hns.cs in every CNI command (csc.exe,
+# seconds of CPU per pod). Without it weft still works, slowly: a warning.
+function Install-HnsAssembly {
+  try { $null = & (Join-Path $CniBinDir 'weft-hns-compile.ps1') }
+  catch { Write-Warning "weft-hns.cs not precompiled ($($_.Exception.Message)): every CNI command compiles it, seconds of CPU per pod" }
 }
 
 # --- Step: the network configuration (only with -WriteConf) -----------------
@@ -167,6 +176,7 @@ try {
   New-ProtectedFolder $CniBinDir
   Install-Executables
   Install-Scripts
+  Install-HnsAssembly
   Write-Output "weft installed in $CniBinDir"
   if ($WriteConf -ne 'none') { Install-Conf }
   Test-ConfOrder

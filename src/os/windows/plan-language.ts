@@ -14,15 +14,23 @@ import { isPlainObject } from '../../cni/json.ts';
 //   when      Cond; false: the step is skipped and its output is null.
 //   select    {key, match: Text}: the op's output is a list; keep the first item
 //             whose `key` property equals the text (ordinal), or null.
-//   retry     {delaysMs}: while the output (after select) is null, sleep the next
-//             delay and run the op again; when the delays are used up it stays null.
-//   tolerate  {hresults, messages}: a failure whose HRESULT is listed, or whose
-//             message or error record contains a listed fragment (ignoring case),
-//             becomes a null output (and is reported under "tolerated"); the
-//             fragment "" is part of every message, so it tolerates any failure.
+//   retry     {delaysMs, withinMs?, until?}: while the output (after select) is
+//             null, or `until` (a Cond that sees this output under the step's
+//             id) is false, sleep the next delay and run the op again; it stops
+//             when the delays are used up or withinMs have passed since the plan
+//             started, keeping the last output.
+//   tolerate  {any?, hresults?, messages?, keep?}: a failure that is tolerated
+//             becomes an output (and is reported under "tolerated"): any failure
+//             with any; else one whose HRESULT is listed; a failure without an
+//             HRESULT (an error envelope without ErrorCode) only when its message
+//             or record contains a listed fragment (ignoring case), the last
+//             resort since HNS's texts are localized. The output is null, or with
+//             keep {failed: true, hr, message, record}.
 //   require   true: a null or false output stops the plan ("stopped": id).
-//   undo      Step: once this step has run, the undo step is remembered; if the
-//             plan fails or stops later, remembered undo steps run newest first.
+//   undo      Step[]: once this step has run (or failed having made its object,
+//             as a failing query after HcnCreateEndpoint), its undo steps are
+//             remembered; if the plan fails or stops later, remembered undo
+//             lists run newest first, each in order, with their own `when`.
 // Ops
 //   hns                  {method, path: Text, body?: Json}  vmcompute!HNSCall, v1 JSON API;
 //                        the output is the response envelope's Output.
@@ -43,17 +51,20 @@ import { isPlainObject } from '../../cni/json.ts';
 //   Json  {kind: "raw", text} JSON text used as is | Ref (the value as JSON) |
 //         {kind: "concat", parts: Json[]} texts joined | {kind: "list", items: Json[]}
 //         a JSON array of the items whose own `when` (if any) holds.
-//   Cond  {kind: eq|in|ge|exists|not|and|or, args, ci?}: eq [a, b] and in [a, [b...]]
-//         compare string forms (ci: ignoring case; null equals only null); ge [a, b]
-//         compares numbers (false when either is null); exists [a] is "not null, not
-//         empty string, not empty list"; not [c], and [c...], or [c...]. Operands are
-//         literals or Refs.
+//   Cond  {kind: eq|in|has|ge|exists|not|and|or, args, ci?}: eq [a, b] and in [a, [b...]]
+//         compare string forms (ci: ignoring case; null equals only null); has
+//         [list, [key|index, ...], b]: some item of the list has, at that path, a
+//         value equal to b (as eq); ge [a, b] compares numbers (false when either
+//         is null); exists [a] is "not null, not empty string, not empty list";
+//         not [c], and [c...], or [c...]. Operands are literals or Refs.
 // Answer (one JSON document on stdout)
-//   {ok, outputs: {id: value}, ran: [id], stopped: id|null,
+//   {ok, native, outputs: {id: value}, ran: [id], stopped: id|null,
 //    error: {step, hr, message, record}|null, tolerated: [{step, hr, message, record}],
 //    undone: [{step, ok, hr, message, record}]}
-//   hr is the HRESULT as an unsigned number, or null when HNS answered with an
-//   error envelope (Success false) or the failure was not an HNS call.
+//   hr is the HRESULT as an unsigned number (an error envelope's ErrorCode), or
+//   null when HNS answered with an error envelope without one or the failure
+//   was not an HNS call. native: "precompiled" when the script loaded the
+//   assembly install.ps1 compiled, "compiled" when it compiled weft-hns.cs.
 
 export const PLAN_FORMAT = 'weft-hns/1';
 
@@ -72,6 +83,7 @@ export type Operand = string | number | boolean | null | RefNode;
 export type Cond =
   | { kind: 'eq'; args: [Operand, Operand]; ci?: boolean }
   | { kind: 'in'; args: [Operand, Operand[]]; ci?: boolean }
+  | { kind: 'has'; args: [Operand, PathElem[], Operand]; ci?: boolean }
   | { kind: 'ge'; args: [Operand, Operand] }
   | { kind: 'exists'; args: [Operand] }
   | { kind: 'not'; args: [Cond] }
@@ -87,18 +99,26 @@ export type JsonNode = (
 export type HcnKind = 'Network' | 'Endpoint' | 'Namespace';
 
 export interface Tolerance {
-  hresults: number[];
-  messages: string[];
+  any?: boolean;
+  hresults?: number[];
+  messages?: string[];
+  keep?: boolean;
+}
+
+export interface Retry {
+  delaysMs: number[];
+  withinMs?: number;
+  until?: Cond;
 }
 
 interface StepCommon {
   id: string;
   when?: Cond;
   select?: { key: string; match: TextNode };
-  retry?: { delaysMs: number[] };
+  retry?: Retry;
   tolerate?: Tolerance;
   require?: boolean;
-  undo?: Step;
+  undo?: Step[];
 }
 
 export type StepOp =
@@ -130,6 +150,8 @@ export const text = (...parts: Array<string | RefNode>): TextNode => parts;
 export const eq = (a: Operand, b: Operand, ci = false): Cond => (ci ? { kind: 'eq', args: [a, b], ci } : { kind: 'eq', args: [a, b] });
 export const isIn = (a: Operand, list: Operand[], ci = false): Cond =>
   ci ? { kind: 'in', args: [a, list], ci } : { kind: 'in', args: [a, list] };
+export const has = (list: Operand, path: PathElem[], value: Operand, ci = false): Cond =>
+  ci ? { kind: 'has', args: [list, path, value], ci } : { kind: 'has', args: [list, path, value] };
 export const ge = (a: Operand, b: Operand): Cond => ({ kind: 'ge', args: [a, b] });
 export const exists = (a: Operand): Cond => ({ kind: 'exists', args: [a] });
 export const not = (c: Cond): Cond => ({ kind: 'not', args: [c] });

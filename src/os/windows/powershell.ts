@@ -54,6 +54,7 @@ const FailureSchema = z.object({
 
 const AnswerSchema = z.object({
   ok: z.boolean(),
+  native: z.optional(z.nullable(z.enum(['precompiled', 'compiled']))),
   outputs: z.record(z.string(), z.unknown()),
   ran: z.array(z.string()),
   stopped: z.nullable(z.string()),
@@ -70,6 +71,12 @@ export interface RunOptions {
   /** Kill PowerShell after this long (HNS calls can hang). */
   timeoutMs: number;
 }
+
+/**
+ * PowerShell started but gave no answer: it was killed on the timeout or died.
+ * HNS may have acted on the plan, so the caller must find out what it did.
+ */
+export class NoAnswerError extends CniError {}
 
 /** Where the script is: beside weft's own executable. */
 export function scriptPath(): string {
@@ -120,7 +127,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<PlanAnswer>
   }
   if (!answer) {
     const said = stderr.trim().slice(0, MAX_STDERR_IN_ERROR);
-    throw new CniError(
+    throw new NoAnswerError(
       ErrorCode.Internal,
       `${exe} running ${SCRIPT_NAME} gave no answer (${status})`,
       said ? `stderr: ${said}` : stdout.trim().slice(0, MAX_STDERR_IN_ERROR),
@@ -136,13 +143,27 @@ interface Spawned {
   status: string;
 }
 
+/** Why a PowerShell could not be started, in weft's words (not Node's). */
+function cannotStart(exe: string, e: NodeJS.ErrnoException): CniError {
+  const why =
+    e.code === 'ENOENT'
+      ? 'it does not exist'
+      : e.code === 'EACCES' || e.code === 'EPERM'
+        ? 'it is not an executable this user may run'
+        : `the system refused (${e.code ?? 'unknown error'})`;
+  return new CniError(
+    ErrorCode.Internal,
+    `cannot start PowerShell ${exe}: ${why}; weft runs Windows PowerShell from %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 unless WEFT_POWERSHELL names another`,
+  );
+}
+
 function spawnOnce(exe: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Spawned> {
   return new Promise((resolve, reject) => {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(exe, args, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     } catch (e) {
-      reject(new CniError(ErrorCode.Internal, `cannot start ${exe}: ${(e as Error).message}`));
+      reject(cannotStart(exe, e as NodeJS.ErrnoException));
       return;
     }
     const out: Buffer[] = [];
@@ -167,7 +188,7 @@ function spawnOnce(exe: string, args: string[], env: NodeJS.ProcessEnv, timeoutM
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      reject(new CniError(ErrorCode.Internal, `cannot start ${exe}: ${e.message}`));
+      reject(cannotStart(exe, e));
     });
     child.on('close', (code, signal) => settle(signal ? `signal ${signal}` : `exit status ${code}`));
   });

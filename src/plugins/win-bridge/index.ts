@@ -1,13 +1,15 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { type CIDR, type IP, formatCIDR, formatIP, ipEqual, networkOf, parseCIDR } from '../../net/ip.ts';
-import { onlyIf } from '../../os/windows/plan-language.ts';
-import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
+import { eq, exists, not, onlyIf, or, ref } from '../../os/windows/plan-language.ts';
+import { hnsApi } from '../windows-common/hns-api.ts';
+import { HnsNetConfSchema, loadHnsConf, networkWaitMs } from '../windows-common/conf.ts';
 import { type Flavour, hnsPlugin } from '../windows-common/plugin.ts';
 import { loopbackDsrPolicy, outboundNatDestinations, outboundNatExceptions, outboundNatPolicy, portMappingPolicies } from '../windows-common/policies.ts';
 
 // win-bridge: endpoints on an L2Bridge (flannel host-gw) or L2Tunnel HNS
-// network. The pod gateway is the subnet's .2, the host's bridge endpoint.
+// network. The pod gateway is the subnet's .2, the host's bridge endpoint,
+// which flanneld creates after the network: on L2Bridge, ADD waits for it.
 
 const BridgeConfSchema = z.extend(HnsNetConfSchema, {
   ipMasqNetwork: z.optional(z.string()),
@@ -44,7 +46,22 @@ const flavour: Flavour<BridgeConf> = {
       );
     }
   },
-  networkSteps: () => ({ steps: [], stops: {} }),
+  networkSteps(conf, api, wait) {
+    // flanneld's name for it (hostgw_windows.go): <network>_ep.
+    const hostEndpoint = `${conf.name}_ep`;
+    const l2bridge = eq(ref('network', ...hnsApi(api).paths.networkType), 'L2Bridge', true);
+    return {
+      steps: [
+        { ...hnsApi(api).findEndpoint('hostEndpoint', hostEndpoint, wait), when: l2bridge },
+        { id: 'hostEndpointReady', op: 'test', cond: or(not(l2bridge), exists(ref('hostEndpoint'))), require: true },
+      ],
+      stops: {
+        hostEndpointReady:
+          `network ${conf.name} has no host endpoint ${hostEndpoint} (the pods' gateway) after ${networkWaitMs(conf) / 1000}s: ` +
+          'flanneld has not finished setting up the node',
+      },
+    };
+  },
   endpoint({ conf, api, lease, dsr, userPolicies }) {
     const generated: unknown[] = [];
     const seen = () => [...userPolicies, ...generated];

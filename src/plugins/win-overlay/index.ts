@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { and, exists, fromOutput, isIn, not, onlyIf, ref } from '../../os/windows/plan-language.ts';
-import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
+import { HnsNetConfSchema, loadHnsConf, networkWaitMs } from '../windows-common/conf.ts';
 import { v1NetworkStep } from '../windows-common/command-plans.ts';
 import { type Flavour, type Lease, hnsPlugin } from '../windows-common/plugin.ts';
 import { loopbackDsrPolicy, outboundNatDestinations, outboundNatExceptions, outboundNatPolicy, providerAddresses, providerAddressPolicy } from '../windows-common/policies.ts';
@@ -9,6 +9,9 @@ import { loopbackDsrPolicy, outboundNatDestinations, outboundNatExceptions, outb
 // win-overlay: endpoints on an Overlay HNS network (flannel vxlan). The MAC
 // is derived from the IPv4 address; gateway and provider address come from
 // the network as HNS v1 reports it (Subnets[0].GatewayAddress, ManagementIP).
+// flanneld creates the network before HNS gives it a ManagementIP: ADD waits
+// for it, or every endpoint would lack its ProviderAddress policy and
+// cross-node traffic would silently fail.
 
 const OverlayConfSchema = z.extend(HnsNetConfSchema, {
   ipMasq: z.optional(z.boolean()),
@@ -52,18 +55,24 @@ const flavour: Flavour<OverlayConf> = {
       );
     }
   },
-  networkSteps(conf, api, delays) {
+  networkSteps(conf, api, wait) {
     const v1 = v1NetworkId(api);
     const subnet = (key: string) => ref(v1, 'Subnets', 0, key);
+    const managed = exists(ref(v1, 'ManagementIP'));
     return {
       steps: [
-        ...(api === 2 ? [v1NetworkStep(v1, conf.name, delays)] : []),
+        ...(api === 2 ? [v1NetworkStep(v1, conf.name, { ...wait, until: managed })] : []),
         { id: 'networkSubnet', op: 'test', cond: and(exists(subnet('AddressPrefix')), exists(subnet('GatewayAddress'))), require: true },
+        { id: 'networkManaged', op: 'test', cond: managed, require: true },
       ],
       stops: {
         networkV1: `network ${conf.name} not found through the HNS v1 API`,
         networkSubnet: `network ${conf.name} has no subnet with an address prefix and a gateway yet`,
+        networkManaged:
+          `network ${conf.name} has no ManagementIP (the endpoints' provider address) after ${networkWaitMs(conf) / 1000}s: ` +
+          'flanneld has not finished setting up the node',
       },
+      ...(api === 1 ? { networkUntil: managed } : {}),
     };
   },
   endpoint({ conf, api, lease, dsr, userPolicies }) {

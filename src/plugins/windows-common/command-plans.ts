@@ -1,13 +1,15 @@
-import { ANY_FAILURE, NOT_FOUND } from '../../os/windows/hresult.ts';
+import { ANY_FAILURE, ANY_FAILURE_KEPT, NOT_FOUND } from '../../os/windows/hresult.ts';
 import {
   type Cond,
   type Plan,
+  type Retry,
   type Step,
   and,
   eq,
   exists,
   fromOutput,
   ge,
+  has,
   isIn,
   not,
   or,
@@ -59,7 +61,8 @@ export interface AddInputs {
   /** The leased address, when IPAM ran. */
   ip?: string | undefined;
   loopbackDSR: boolean;
-  networkWaitDelays: number[];
+  /** How the network lookup waits for flanneld; `until` is when the network is usable. */
+  networkWait: Retry;
   /** Network types accepted, and whether their case matters. */
   networkTypes: readonly string[];
   networkTypeIgnoresCase: boolean;
@@ -74,17 +77,20 @@ export interface AddInputs {
 const isTrue = (stepId: string): Cond => eq(ref(stepId), true);
 
 /**
- * ADD: find the network (waiting for it), check its type, find an endpoint of
- * this name; reuse it when it is on this network with the leased address and
- * not in another namespace, else delete it as stale and create ours; check it
- * has an address; attach it to the namespace. A failure or stop after the
- * create deletes the new endpoint.
+ * ADD: find the network (waiting until it is usable), check its type, find an
+ * endpoint of this name; reuse it when it is on this network with the leased
+ * address and not in another namespace, else delete it as stale and create
+ * ours; check it has an address; attach it to the namespace. Whether the
+ * attach worked is asked of the namespace, not read from the error (HNS
+ * answers a repeated attach with HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS, and
+ * v1 errors are localized text). A failure or stop after the create deletes
+ * the new endpoint.
  */
 export function addPlan(inp: AddInputs): BuiltPlan {
   const A = hnsApi(inp.api);
   const p = A.paths;
   const steps: Step[] = [
-    A.findNetwork('network', inp.network, inp.networkWaitDelays),
+    A.findNetwork('network', inp.network, inp.networkWait),
     {
       id: 'networkType',
       op: 'test',
@@ -115,7 +121,7 @@ export function addPlan(inp: AddInputs): BuiltPlan {
     steps.push({ ...A.detach('staleDetach', existingNamespace, existingId), when: and(stale, exists(existingNamespace)) });
     steps.push({ ...A.deleteEndpoint('stale', existingId, NOT_FOUND), when: stale });
     steps.push({
-      ...A.createEndpoint('created', ref('network', ...p.networkId), endpointBody(inp.spec(dsr), inp.api)),
+      ...A.createEndpoint('created', ref('network', ...p.networkId), endpointBody(inp.spec(dsr), inp.api), inp.endpoint),
       when: not(isTrue('reuse')),
     });
   }
@@ -123,10 +129,16 @@ export function addPlan(inp: AddInputs): BuiltPlan {
   steps.push({ id: 'usable', op: 'test', cond: exists(endpointIp), require: true });
   // An endpoint HNS already reports in this namespace needs no attach.
   const attached = and(isTrue('reuse'), eq(existingNamespace, inp.namespace, true));
-  steps.push({
-    ...A.attach('attach', inp.namespace, refOr(ref('created', ...p.endpointId), ref('existing', ...p.endpointId))),
-    when: not(attached),
-  });
+  const endpointId = refOr(ref('created', ...p.endpointId), ref('existing', ...p.endpointId));
+  const attachFailed = exists(ref('attach'));
+  const heldHere = has(ref('attachCheck', ...p.namespaceResources), p.resourceEndpointId, endpointId, true);
+  steps.push(
+    { ...A.attach('attach', inp.namespace, endpointId), when: not(attached) },
+    { ...A.getNamespace('attachCheck', inp.namespace), when: attachFailed },
+    // Only to name the namespace that holds the endpoint instead.
+    { ...A.listNamespaces('namespaces'), when: and(attachFailed, not(heldHere)) },
+    { id: 'attached', op: 'test', cond: or(not(attachFailed), heldHere), require: true },
+  );
   return {
     plan: plan(steps),
     about: {
@@ -135,6 +147,7 @@ export function addPlan(inp: AddInputs): BuiltPlan {
       staleDetach: `detaching stale HNS endpoint ${inp.endpoint}`,
       stale: `deleting stale HNS endpoint ${inp.endpoint}`,
       created: `creating HNS endpoint ${inp.endpoint}`,
+      'created.find': `looking up the new HNS endpoint ${inp.endpoint}`,
       'created.undo': `deleting the new HNS endpoint ${inp.endpoint}`,
       attach: `attaching HNS endpoint ${inp.endpoint} to namespace ${inp.namespace}`,
     },
@@ -146,7 +159,10 @@ export const networkIdValue = (api: ApiVersion): unknown => fromOutput(ref('netw
 
 /**
  * DEL: find the endpoint; detach it from the namespace HNS says it is in and
- * from CNI_NETNS's (both best effort), then delete it. Gone is success.
+ * from CNI_NETNS's (both best effort), then delete it. Gone is success, and
+ * "gone" is seen in HNS's state, not read from an error text: when the delete
+ * fails, the endpoint is looked up again, and only one still there fails DEL.
+ * Also the cleanup after an ADD whose answer was lost.
  */
 export function delPlan(api: ApiVersion, endpoint: string, namespace: string | undefined): BuiltPlan {
   const A = hnsApi(api);
@@ -164,10 +180,14 @@ export function delPlan(api: ApiVersion, endpoint: string, namespace: string | u
       when: and(exists(existing), not(eq(existingNamespace, namespace, true))),
     });
   }
-  steps.push({ ...A.deleteEndpoint('deleted', existingId, NOT_FOUND), when: exists(existing) });
+  steps.push(
+    { ...A.deleteEndpoint('deleted', existingId, ANY_FAILURE_KEPT), when: exists(existing) },
+    { ...A.findEndpoint('after', endpoint), when: exists(ref('deleted')) },
+    { id: 'gone', op: 'test', cond: not(exists(ref('after'))), require: true },
+  );
   return {
     plan: plan(steps),
-    about: { existing: `looking up HNS endpoint ${endpoint}`, deleted: `deleting HNS endpoint ${endpoint}` },
+    about: { existing: `looking up HNS endpoint ${endpoint}`, deleted: `deleting HNS endpoint ${endpoint}`, after: `looking up HNS endpoint ${endpoint}` },
   };
 }
 
@@ -175,7 +195,7 @@ export function delPlan(api: ApiVersion, endpoint: string, namespace: string | u
 export function checkPlan(api: ApiVersion, network: string, endpoint: string, namespace: string): BuiltPlan {
   const A: HnsApi = hnsApi(api);
   return {
-    plan: plan([A.findNetwork('network', network, []), A.findEndpoint('existing', endpoint), A.getNamespace('namespace', namespace)]),
+    plan: plan([A.findNetwork('network', network), A.findEndpoint('existing', endpoint), A.getNamespace('namespace', namespace)]),
     about: {
       network: `looking up HNS network ${network}`,
       existing: `looking up HNS endpoint ${endpoint}`,
@@ -185,4 +205,4 @@ export function checkPlan(api: ApiVersion, network: string, endpoint: string, na
 }
 
 /** The v1 view of the network (overlay with HCN reads the gateway and PA from it, as the reference does). */
-export const v1NetworkStep = (id: string, network: string, delays: number[]): Step => hnsV1.findNetwork(id, network, delays);
+export const v1NetworkStep = (id: string, network: string, retry: Retry): Step => hnsV1.findNetwork(id, network, retry);

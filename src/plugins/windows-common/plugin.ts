@@ -8,9 +8,10 @@ import type { AnyResult } from '../../cni/result/types.ts';
 import type { CmdArgs, Plugin } from '../../cni/skel.ts';
 import { ALL_VERSIONS } from '../../cni/version.ts';
 import { type CIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
-import { hex } from '../../os/windows/hresult.ts';
-import type { Cond, Step } from '../../os/windows/plan-language.ts';
-import { type PlanAnswer, type PlanFailure, runPlan } from '../../os/windows/powershell.ts';
+import { isPlainObject } from '../../cni/json.ts';
+import { HRESULT, hex, isNotFound } from '../../os/windows/hresult.ts';
+import type { Cond, Retry, Step } from '../../os/windows/plan-language.ts';
+import { NoAnswerError, type PlanAnswer, type PlanFailure, runPlan } from '../../os/windows/powershell.ts';
 import { type ApiVersion, type HnsNetConf, apiVersionOf, mergedDns, networkWaitMs, validateForAdd } from './conf.ts';
 import { addResult, endpointFacts, pick } from './endpoint.ts';
 import { endpointName, isSharedNetns, namespaceId, requireNamespaceId } from './endpoint-name.ts';
@@ -23,7 +24,10 @@ import { forApi, userPolicyValues } from './policies.ts';
 //
 // ADD:   IPAM ADD, then one plan (find network, reuse or create endpoint,
 //        attach); if anything fails the new endpoint is gone (plan undo) and
-//        the lease is released.
+//        the lease is released. If PowerShell gives no answer (killed on the
+//        timeout, or died), HNS may hold an endpoint with the address: a
+//        cleanup plan deletes it by name first, and if that fails too the
+//        lease is kept (a leaked lease is better than a doubled address).
 // DEL:   one plan (detach, delete; gone is fine), then IPAM DEL even when HNS
 //        failed. A lease kept because HNS keeps failing would leak for good
 //        (leaked leases are the commonest failure users report), while an
@@ -53,6 +57,8 @@ export interface FlavourSteps {
   steps: Step[];
   /** Message for each step that stops the plan when its check fails. */
   stops: Record<string, string>;
+  /** When the network, as the network lookup reads it, is usable (the lookup waits for it). */
+  networkUntil?: Cond;
 }
 
 export interface Flavour<C extends HnsNetConf> {
@@ -67,7 +73,8 @@ export interface Flavour<C extends HnsNetConf> {
   ipamRequired(api: ApiVersion): boolean;
   /** Throws when the lease cannot be used. */
   checkLease(lease: Lease, api: ApiVersion): void;
-  networkSteps(conf: C, api: ApiVersion, delays: number[]): FlavourSteps;
+  /** `wait`: how a step waits for what flanneld has not finished yet. */
+  networkSteps(conf: C, api: ApiVersion, wait: Retry): FlavourSteps;
   /** Gateway, MAC and the generated policies (in order, after the user's). */
   endpoint(ctx: EndpointContext<C>): { gateway?: unknown; mac?: string | undefined; generated: unknown[] };
 }
@@ -122,6 +129,40 @@ function planError(answer: PlanAnswer, built: BuiltPlan, stops: Record<string, (
   return new CniError(ErrorCode.Internal, `${what}: ${failureText(f)}`, rollback);
 }
 
+/** A failure a plan step kept as its output (tolerate keep). */
+function keptFailure(value: unknown): PlanFailure | undefined {
+  if (!isPlainObject(value) || value.failed !== true) return undefined;
+  const s = (v: unknown) => (typeof v === 'string' ? v : null);
+  return { step: null, hr: typeof value.hr === 'number' ? value.hr : null, message: s(value.message), record: s(value.record) };
+}
+
+/** The ID, lower case, of each endpoint `namespace` lists. */
+function namespaceEndpointIds(namespace: unknown, api: ApiVersion): string[] {
+  const resources = pick(namespace, ...hnsApi(api).paths.namespaceResources);
+  if (!Array.isArray(resources)) return [];
+  return resources
+    .filter((r) => pick(r, 'Type') === 'Endpoint')
+    .map((r) => pick(r, ...hnsApi(api).paths.resourceEndpointId))
+    .filter((id): id is string => typeof id === 'string')
+    .map((id) => id.toLowerCase());
+}
+
+/** Why the endpoint is not in the namespace after the attach failed. */
+function attachError(answer: PlanAnswer, api: ApiVersion, name: string, namespace: string): CniError {
+  const failure = keptFailure(answer.outputs.attach);
+  const p = hnsApi(api).paths;
+  const endpointId = String(pick(answer.outputs.created, ...p.endpointId) ?? pick(answer.outputs.existing, ...p.endpointId) ?? '').toLowerCase();
+  const holder = (Array.isArray(answer.outputs.namespaces) ? answer.outputs.namespaces : []).find((ns) =>
+    namespaceEndpointIds(ns, 2).includes(endpointId),
+  );
+  const holderId = pick(holder, 'ID') ?? pick(answer.outputs.existing, ...p.endpointNamespace);
+  if (failure?.hr === HRESULT.endpointNamespaceAlreadyExists || holderId !== undefined) {
+    const where = holderId !== undefined ? `HNS namespace ${String(holderId).toLowerCase()}` : 'another HNS namespace (HNS does not say which)';
+    return new CniError(ErrorCode.Internal, `HNS endpoint ${name} is in ${where}, not in namespace ${namespace}`);
+  }
+  return new CniError(ErrorCode.Internal, `attaching HNS endpoint ${name} to namespace ${namespace}: ${failure ? failureText(failure) : 'failed'}`);
+}
+
 function logTolerated(answer: PlanAnswer): void {
   for (const t of answer.tolerated) log.info('HNS failure tolerated', { step: t.step, error: failureText(t) });
 }
@@ -149,6 +190,7 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
   }
 
   let lease: Lease | undefined;
+  let keepLease = false;
   let ipamFailure: CniError | undefined;
   if (ipamType) {
     try {
@@ -161,8 +203,8 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
 
   try {
     if (lease) f.checkLease(lease, api);
-    const delays = backoffDelays(networkWaitMs(conf));
-    const extra = f.networkSteps(conf, api, delays);
+    const wait: Retry = { delaysMs: backoffDelays(networkWaitMs(conf)), withinMs: networkWaitMs(conf) };
+    const extra = f.networkSteps(conf, api, wait);
     const userPolicies = userPolicyValues(conf);
     const built = addPlan({
       api,
@@ -171,7 +213,7 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
       namespace,
       ip: lease?.ip,
       loopbackDSR: conf.loopbackDSR === true,
-      networkWaitDelays: delays,
+      networkWait: extra.networkUntil ? { ...wait, until: extra.networkUntil } : wait,
       networkTypes: f.networkTypes,
       networkTypeIgnoresCase: f.networkTypeIgnoresCase(api),
       reuseOnly: ipamFailure !== undefined,
@@ -186,6 +228,16 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
     try {
       answer = await runPlan(built.plan, { env: args.env, timeoutMs: networkWaitMs(conf) + PROCESS_GRACE_MS });
     } catch (e) {
+      if (e instanceof NoAnswerError && lease) {
+        keepLease = !(await cleanedUp(api, name, namespace, args));
+        throw new CniError(
+          e.code,
+          e.msg,
+          [e.details, keepLease ? `HNS may hold endpoint ${name} with ${lease.ip}, so that address stays leased` : `endpoint ${name} is not in HNS`]
+            .filter(Boolean)
+            .join('; '),
+        );
+      }
       throw ipamFailure ?? e;
     }
     logTolerated(answer);
@@ -197,6 +249,7 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
         usable: () => new CniError(ErrorCode.Internal, `HNS endpoint ${name} has no IP address`),
         networkType: () =>
           new CniError(ErrorCode.InvalidNetworkConfig, f.wrongType(conf.name, String(pick(answer.outputs.network, ...hnsApi(api).paths.networkType) ?? ''))),
+        attached: () => attachError(answer, api, name, namespace),
         ...Object.fromEntries(Object.entries(extra.stops).map(([id, msg]) => [id, () => new CniError(ErrorCode.TryAgainLater, msg)])),
       });
     }
@@ -204,8 +257,21 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
     const prefix = pick(answer.outputs.network, ...hnsApi(api).paths.networkPrefix);
     return printResult(addResult(endpoint, prefix, lease?.cidr, api), conf.cniVersion ?? '');
   } catch (e) {
-    if (lease) await releaseLease(ipamType, args);
+    if (lease && !keepLease) await releaseLease(ipamType, args);
     throw e;
+  }
+}
+
+/** After a lost answer: delete the endpoint by name. True when HNS says it is gone. */
+async function cleanedUp(api: ApiVersion, name: string, namespace: string, args: CmdArgs): Promise<boolean> {
+  try {
+    const answer = await runPlan(delPlan(api, name, namespace).plan, { env: args.env, timeoutMs: PROCESS_GRACE_MS });
+    logTolerated(answer);
+    if (!answer.ok) log.error('cleanup after a lost HNS answer failed', { endpoint: name, answer });
+    return answer.ok;
+  } catch (e) {
+    log.error('cleanup after a lost HNS answer failed', { endpoint: name, error: asCniError(e).message });
+    return false;
   }
 }
 
@@ -219,7 +285,12 @@ async function del<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
     try {
       const answer = await runPlan(built.plan, { env: args.env, timeoutMs: PROCESS_GRACE_MS });
       logTolerated(answer);
-      if (!answer.ok) hnsError = planError(answer, built, {});
+      if (!answer.ok) {
+        const failure = keptFailure(answer.outputs.deleted);
+        hnsError = planError(answer, built, {
+          gone: () => new CniError(ErrorCode.Internal, `${built.about.deleted}: ${failure ? failureText(failure) : 'failed'}`),
+        });
+      }
     } catch (e) {
       hnsError = asCniError(e);
     }
@@ -235,16 +306,6 @@ async function del<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
     }
   }
   if (hnsError) throw hnsError;
-}
-
-function namespaceEndpointIds(namespace: unknown, api: ApiVersion): string[] {
-  const resources = pick(namespace, api === 2 ? 'Resources' : 'ResourceList');
-  if (!Array.isArray(resources)) return [];
-  return resources
-    .filter((r) => pick(r, 'Type') === 'Endpoint')
-    .map((r) => pick(r, 'Data', 'Id'))
-    .filter((id): id is string => typeof id === 'string')
-    .map((id) => id.toLowerCase());
 }
 
 async function check<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
@@ -271,7 +332,10 @@ async function check<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promis
   if (onNetwork.toLowerCase() !== networkId.toLowerCase()) {
     throw new CniError(ErrorCode.Internal, `HNS endpoint ${name} is on network ${onNetwork}, not on ${conf.name} (${networkId})`);
   }
-  if (!answer.outputs.namespace) throw new CniError(ErrorCode.UnknownContainer, `HNS namespace ${namespace} not found`);
+  const unread = keptFailure(answer.outputs.namespace);
+  // Not found by HRESULT, or a v1 error envelope (localized text, no code): either way the namespace cannot be read.
+  if (unread && (unread.hr === null || isNotFound(unread.hr))) throw new CniError(ErrorCode.UnknownContainer, `HNS namespace ${namespace} not found`);
+  if (unread) throw new CniError(ErrorCode.Internal, `${built.about.namespace}: ${failureText(unread)}`);
   const endpointId = String(pick(endpoint, ...p.endpointId) ?? '').toLowerCase();
   if (!namespaceEndpointIds(answer.outputs.namespace, api).includes(endpointId)) {
     throw new CniError(ErrorCode.Internal, `HNS endpoint ${name} is not attached to namespace ${namespace}`);

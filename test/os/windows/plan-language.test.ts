@@ -71,7 +71,7 @@ describe('plan keys', () => {
         namespace: '8d4e2f3a-1b2c-4d5e-8f90-0123456789ab',
         ip: '10.0.0.3',
         loopbackDSR: true,
-        networkWaitDelays: [200],
+        networkWait: { delaysMs: [200], withinMs: 200 },
         networkTypes: ['L2Bridge'],
         networkTypeIgnoresCase: true,
         reuseOnly: false,

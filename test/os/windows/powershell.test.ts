@@ -5,10 +5,12 @@ import { CniError } from '../../../src/cni/errors.ts';
 import { setSelf } from '../../../src/cni/self.ts';
 import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { eq, plan } from '../../../src/os/windows/plan-language.ts';
-import { REQUEST_VAR, powershellArgs, powershellPath, runPlan, scriptPath } from '../../../src/os/windows/powershell.ts';
+import { NoAnswerError, REQUEST_VAR, powershellArgs, powershellPath, runPlan, scriptPath } from '../../../src/os/windows/powershell.ts';
+import { PWSH } from './hns-standin/build.ts';
 import { cniBin, tempDir, writeScript } from '../../helpers/tmp.ts';
 
-// The runner, against small fake "powershell" executables.
+// The runner: against small fake "powershell" executables for what PowerShell
+// itself cannot be made to do, and with real pwsh running the shipped script.
 
 const answer = '{"ok":true,"outputs":{"t":true},"ran":["t"],"stopped":null,"error":null,"tolerated":[],"undone":[]}';
 const onePlan = plan([{ id: 't', op: 'test', cond: eq(1, 1) }]);
@@ -60,9 +62,27 @@ describe('runPlan', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('says which PowerShell could not be started', async () => {
+  it('says which PowerShell could not be started and how to choose another, in its own words', async () => {
     const err = await runPlan(onePlan, { env: { PATH: process.env.PATH, WEFT_POWERSHELL: '/nonexistent/pwsh' }, timeoutMs: 1000 }).catch((e: unknown) => e);
-    expect((err as CniError).msg).toMatch(/^cannot start \/nonexistent\/pwsh: .*ENOENT/);
+    expect((err as CniError).msg).toBe(
+      'cannot start PowerShell /nonexistent/pwsh: it does not exist; weft runs Windows PowerShell from %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 unless WEFT_POWERSHELL names another',
+    );
+    const { exe } = fakeExe('echo');
+    fs.chmodSync(exe, 0o644);
+    const denied = await runPlan(onePlan, { env: { PATH: process.env.PATH, WEFT_POWERSHELL: exe }, timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect((denied as CniError).msg).toBe(`cannot start PowerShell ${exe}: it is not an executable this user may run; weft runs Windows PowerShell from %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 unless WEFT_POWERSHELL names another`);
+    expect((denied as CniError).msg).not.toMatch(/spawn|EACCES|ENOENT/);
+  });
+
+  it('tells a PowerShell that gave no answer (HNS may have acted) from one that never started', async () => {
+    const { exe } = fakeExe('kill -9 $$');
+    const died = await runPlan(onePlan, { env: { PATH: process.env.PATH, WEFT_POWERSHELL: exe }, timeoutMs: 10_000 }).catch((e: unknown) => e);
+    expect(died).toBeInstanceOf(NoAnswerError);
+    expect((died as CniError).msg).toContain('gave no answer (signal SIGKILL)');
+    const hung = await runPlan(onePlan, { env: { PATH: process.env.PATH, WEFT_POWERSHELL: fakeExe('sleep 5').exe }, timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(hung).toBeInstanceOf(NoAnswerError);
+    const absent = await runPlan(onePlan, { env: { PATH: process.env.PATH, WEFT_POWERSHELL: '/nonexistent/pwsh' }, timeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(absent).not.toBeInstanceOf(NoAnswerError);
   });
 
   it("uses WEFT_POWERSHELL, else Windows PowerShell from System32, not from PATH", () => {
@@ -85,5 +105,43 @@ describe('runPlan', () => {
     expect(() => scriptPath()).toThrow(`${path.join(elsewhere, 'weft-hns.ps1')} is missing`);
     setSelf('', loadPlugin);
     expect(() => scriptPath()).toThrow("the path of weft's executable is unknown");
+  });
+});
+
+describe('weft-hns.ps1 loading its native half, in real PowerShell', () => {
+  // A node's install: the shipped files in one folder, with or without the assembly weft-hns-compile.ps1 writes.
+  function install(withAssembly: boolean, edit?: (cs: string) => string): string {
+    const dir = tempDir('weft-install-');
+    for (const f of fs.readdirSync(cniBin).filter((f) => f.startsWith('weft-hns'))) {
+      if (withAssembly || !f.endsWith('.dll')) fs.copyFileSync(path.join(cniBin, f), path.join(dir, f));
+    }
+    if (edit) fs.writeFileSync(path.join(dir, 'weft-hns.cs'), edit(fs.readFileSync(path.join(dir, 'weft-hns.cs'), 'utf8')));
+    setSelf(path.join(dir, 'weft.exe'), loadPlugin);
+    return dir;
+  }
+  const run = () => runPlan(onePlan, { env: { PATH: process.env.PATH, HOME: process.env.HOME, WEFT_POWERSHELL: PWSH }, timeoutMs: 60_000 });
+
+  it('loads the assembly compiled at install when its hash matches weft-hns.cs', async () => {
+    expect(fs.readdirSync(cniBin).filter((f) => /^weft-hns-[0-9a-f]{16}\.dll$/.test(f))).toHaveLength(1);
+    const out = await run();
+    expect(out).toMatchObject({ ok: true, native: 'precompiled', outputs: { t: true } });
+  });
+
+  it('compiles weft-hns.cs itself when the assembly is missing', async () => {
+    install(false);
+    expect(await run()).toMatchObject({ ok: true, native: 'compiled', outputs: { t: true } });
+  });
+
+  it('compiles weft-hns.cs itself when the assembly is damaged', async () => {
+    const dir = install(true);
+    const dll = fs.readdirSync(dir).find((f) => f.endsWith('.dll'))!;
+    fs.writeFileSync(path.join(dir, dll), 'not an assembly');
+    expect(await run()).toMatchObject({ ok: true, native: 'compiled' });
+  });
+
+  it('ignores an assembly of another weft-hns.cs, and compiles one the compiler warns about', async () => {
+    // CS0168 (a variable declared and never used) fails Add-Type unless warnings are ignored.
+    install(true, (cs) => cs.replace('public static HnsCallResult DeleteEndpoint(string id)\n        {', 'public static HnsCallResult DeleteEndpoint(string id)\n        {\n            int unused;'));
+    expect(await run()).toMatchObject({ ok: true, native: 'compiled' });
   });
 });

@@ -36,8 +36,8 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     });
     expect(apiCalls(node.hns, ns)).toEqual(
       api === 1
-        ? ['GET /networks/', 'GET /endpoints/', 'POST /endpoints/', 'POST /namespaces/<ns>/addresource']
-        : ['HcnEnumerateNetworks', 'HcnEnumerateEndpoints', 'HcnCreateEndpoint', 'HcnModifyNamespace'],
+        ? ['GET /networks/', 'GET /endpoints/', 'GET /endpoints/', 'POST /endpoints/', 'POST /namespaces/<ns>/addresource']
+        : ['HcnEnumerateNetworks', 'HcnEnumerateEndpoints', 'HcnEnumerateEndpoints', 'HcnCreateEndpoint', 'HcnModifyNamespace'],
     );
     expectFixedCommandLines(node.hns, 1);
   });
@@ -168,6 +168,32 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expectFixedCommandLines(node.hns, 2);
   });
 
+  it('takes a repeated attach that HNS refuses with HCN_E_ENDPOINT_NAMESPACE_ALREADY_EXISTS as done when the namespace holds the endpoint', async () => {
+    const node = hostGwNode();
+    // HNS does not say which namespace the endpoint is in, so weft attaches again.
+    node.hns.update((s) => (s.hideEndpointNamespace = true));
+    const ns = node.hns.addNamespace();
+    const first = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: ns });
+    const second = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: ns });
+    expect(second.code, second.stdout).toBe(0);
+    expect(second.json).toEqual(first.json);
+    expect(apiCalls(node.hns, ns).filter((c) => c === 'HcnModifyNamespace' || c.endsWith('/addresource'))).toHaveLength(2);
+    expect(node.hns.state().ops.filter((o) => o.op === 'attach')).toHaveLength(1);
+    expect(node.hns.endpoint('c1_cbr0')).toBeDefined();
+    expect(leases(node.dataDir, 'cbr0')).toEqual(['10.244.1.3']);
+  });
+
+  it('fails a repeated attach, naming both namespaces, when the endpoint is in another one', async () => {
+    const node = hostGwNode();
+    node.hns.update((s) => (s.hideEndpointNamespace = true));
+    const ns = node.hns.addNamespace();
+    const other = node.hns.addNamespace();
+    expect((await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: other })).code).toBe(0);
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: ns });
+    expect(out.json).toEqual({ code: 999, msg: `HNS endpoint c1_cbr0 is in HNS namespace ${other}, not in namespace ${ns}` });
+    expect(node.hns.namespace(other)!.endpointIds).toHaveLength(1);
+  });
+
   it('replaces a stale endpoint of the same name on another network or in another namespace', async () => {
     const node = hostGwNode();
     const other = node.hns.addNetwork({ name: 'old', type: 'L2Bridge', subnets: [{ prefix: '10.9.0.0/24', gateway: '10.9.0.1' }] });
@@ -192,6 +218,23 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     const lookups = apiCalls(node.hns).filter((c) => c === 'GET /networks/' || c === 'HcnEnumerateNetworks');
     expect(lookups).toHaveLength(4);
     expectFixedCommandLines(node.hns, 1);
+  });
+
+  it('waits for flanneld to create the host endpoint (the gateway), and fails naming it when it does not come', async () => {
+    const late = hostGwNode();
+    late.hns.update((s) => (s.endpoints[0]!.hiddenForLookups = 2));
+    const ok = await cni(plugin, 'ADD', late.hns, conf(late, api, { networkWaitSeconds: 5 }), { netns: late.hns.addNamespace() });
+    expect(ok.code, ok.stdout).toBe(0);
+    expectFixedCommandLines(late.hns, 1);
+
+    const node = hostGwNode({ hostEndpoint: false });
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api, { networkWaitSeconds: 0.5 }), { netns: node.hns.addNamespace() });
+    expect(out.json).toEqual({
+      code: 11,
+      msg: "network cbr0 has no host endpoint cbr0_ep (the pods' gateway) after 0.5s: flanneld has not finished setting up the node",
+    });
+    expect(node.hns.state().endpoints).toEqual([]);
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 
   it('gives up after the wait, naming the network, and releases the lease', async () => {
@@ -249,15 +292,48 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 
-  it('releases the lease when HNS refuses the endpoint', async () => {
+  it("releases the lease when HNS refuses the endpoint, keeping HNS's own words", async () => {
     const node = hostGwNode();
     // Someone else's endpoint already holds the address host-local hands out.
-    node.hns.update((s) =>
-      s.endpoints.push({ id: '22222222-2222-4222-8222-222222222222', name: 'intruder', networkId: s.networks[0]!.id, ip: '10.244.1.3', prefixLength: 24, mac: 'm', dns: { servers: [], search: [], options: [] }, policies: [], api: 1 }),
-    );
+    node.hns.addEndpoint({ name: 'intruder', networkId: node.networkId, ip: '10.244.1.3' });
+    // German texts, and v1 failures as HRESULTs with the envelope beside them: the text must come from HNS.
+    node.hns.update((s) => {
+      s.locale = 'de-DE';
+      s.v1Errors = 'hresult';
+    });
     const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace() });
-    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: .*The object already exists\. \(0x80071392\)/);
+    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: .*\(0x80071392\): Das Objekt ist bereits vorhanden\.$/);
     expect(leases(node.dataDir, 'cbr0')).toEqual([]);
+  });
+
+  it('deletes the endpoint and releases the lease when PowerShell dies after HNS created it', async () => {
+    const node = hostGwNode();
+    node.hns.update((s) => (s.lostAnswer = { op: 'create', how: 'kill', times: 1 }));
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace() });
+    // (pwsh as a .NET tool is a launcher and a dotnet child: the child is what died.)
+    expect(out.json.msg).toMatch(/running weft-hns\.ps1 gave no answer \((signal SIGKILL|exit status \d+)\)$/);
+    expect(out.json.details).toContain('endpoint c1_cbr0 is not in HNS');
+    expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
+    // The lost ADD, then the cleanup.
+    expectFixedCommandLines(node.hns, 2);
+  });
+
+  it('keeps the lease when the endpoint may still exist: the answer was lost and the cleanup failed', async () => {
+    const node = hostGwNode();
+    node.hns.update((s) => {
+      s.lostAnswer = { op: 'create', how: 'kill', times: 1 };
+      s.faults.delete = { hr: 0x80070005 };
+    });
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace() });
+    expect(out.json.code).toBe(999);
+    expect(out.json.details).toContain('HNS may hold endpoint c1_cbr0 with 10.244.1.3, so that address stays leased');
+    expect(node.hns.endpoint('c1_cbr0')).toBeDefined();
+    expect(leases(node.dataDir, 'cbr0')).toEqual(['10.244.1.3']);
+    // The next pod does not get the address; the runtime's DEL later frees both.
+    node.hns.update((s) => delete s.faults.delete);
+    const next = await cni(plugin, 'ADD', node.hns, conf(node, api), { containerId: 'c2', netns: node.hns.addNamespace() });
+    expect(next.json.ips[0].address).toBe('10.244.1.4/24');
   });
 
   it('never hands out the l2bridge gateway (.2), releasing such a lease', async () => {
@@ -276,6 +352,17 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(retry.json.ips?.[0]?.address).toBe('10.244.1.3/24');
   });
 
+  it("hands HNS the policies of this API's shape, and reports HNS refusing the other API's", async () => {
+    const node = hostGwNode();
+    // A v2 policy under apiVersion 1, a v1 one under apiVersion 2: what a conf written for the other API holds.
+    const other = api === 1 ? { Type: 'SDNRoute', Settings: { DestinationPrefix: '10.96.0.0/12', NeedEncap: true } } : { Type: 'ROUTE', DestinationPrefix: '10.96.0.0/12', NeedEncap: true };
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api, { policies: [{ name: 'EndpointPolicy', value: other }] }), { netns: node.hns.addNamespace() });
+    expect(out.json.code).toBe(999);
+    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: .*\(0x803b000e\)/);
+    expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
+  });
+
   it('lets HNS pick the address when no IPAM is configured', async () => {
     const node = hostGwNode();
     const out = await cni(plugin, 'ADD', node.hns, { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: api }, { netns: node.hns.addNamespace() });
@@ -286,7 +373,7 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
 
   it('deletes an endpoint HNS created without an address, in the same run', async () => {
     const node = hostGwNode();
-    node.hns.update((s) => (s.quirks = { noAddress: true }));
+    node.hns.update((s) => (s.noAddress = true));
     const out = await cni(plugin, 'ADD', node.hns, { cniVersion: '1.0.0', name: 'cbr0', type: 'win-bridge', apiVersion: api }, { netns: node.hns.addNamespace() });
     expect(out.json).toEqual({ code: 999, msg: 'HNS endpoint c1_cbr0 has no IP address' });
     expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
@@ -296,7 +383,7 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
   it('releases the lease when PowerShell cannot be started', async () => {
     const node = hostGwNode();
     const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace(), env: { WEFT_POWERSHELL: '/nonexistent/powershell.exe' } });
-    expect(out.json.msg).toMatch(/^cannot start \/nonexistent\/powershell.exe/);
+    expect(out.json.msg).toMatch(/^cannot start PowerShell \/nonexistent\/powershell.exe: it does not exist; .* unless WEFT_POWERSHELL names another$/);
     expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 
@@ -331,6 +418,19 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     expect(new Set(ips).size).toBe(4);
     expect(leases(node.dataDir, 'cbr0')).toHaveLength(4);
     expectFixedCommandLines(node.hns, 4);
+  });
+});
+
+describe('win-bridge ADD, apiVersion 2 only', () => {
+  it('deletes the endpoint when the query after HcnCreateEndpoint fails (HCN only: v1 answers the POST with the endpoint)', async () => {
+    const api = 2;
+    const node = hostGwNode();
+    node.hns.update((s) => (s.faults.queryCreated = { hr: 0x80004005, times: 1 }));
+    const out = await cni(plugin, 'ADD', node.hns, conf(node, api), { netns: node.hns.addNamespace() });
+    expect(out.json.msg).toMatch(/^creating HNS endpoint c1_cbr0: HcnQueryEndpointProperties: .*\(0x80004005\)/);
+    expect(node.hns.endpoint('c1_cbr0')).toBeUndefined();
+    expect(node.hns.state().ops.filter((o) => o.op === 'deleteEndpoint')).toHaveLength(1);
+    expect(leases(node.dataDir, 'cbr0')).toEqual([]);
   });
 });
 

@@ -11,314 +11,34 @@
 # src/os/windows/plan-language.ts.
 #
 # HNS is reached directly: HNSCall in vmcompute.dll (the v1 JSON API) and the
-# Hcn* functions of computenetwork.dll (HCN, schema v2). hns.psm1 is not needed.
+# Hcn* functions of computenetwork.dll (HCN, schema v2), declared in
+# weft-hns.cs beside this file. hns.psm1 is not needed.
 # This file is ASCII only: Windows PowerShell 5.1 reads a BOM-less script as ANSI.
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 
-$nativeSource = @'
-using System;
-using System.ComponentModel;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.RegularExpressions;
-
-namespace Weft
-{
-    public sealed class HnsCallResult
-    {
-        public bool Failed;
-        public uint Hr;
-        public string Output;
-        public string Record;
-        public string Message;
-    }
-
-    public static class Hns
-    {
-        private const string HcnDll = "computenetwork.dll";
-
-        [DllImport("vmcompute.dll", CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HNSCall(string method, string path, string request, out IntPtr response);
-
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnEnumerateNetworks(string query, out IntPtr networks, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnEnumerateEndpoints(string query, out IntPtr endpoints, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnEnumerateNamespaces(string query, out IntPtr namespaces, out IntPtr errorRecord);
-
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnOpenNetwork(ref Guid id, out IntPtr network, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnOpenEndpoint(ref Guid id, out IntPtr endpoint, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnOpenNamespace(ref Guid id, out IntPtr ns, out IntPtr errorRecord);
-
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnQueryNetworkProperties(IntPtr network, string query, out IntPtr properties, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnQueryEndpointProperties(IntPtr endpoint, string query, out IntPtr properties, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnQueryNamespaceProperties(IntPtr ns, string query, out IntPtr properties, out IntPtr errorRecord);
-
-        [DllImport(HcnDll, ExactSpelling = true)]
-        private static extern int HcnCloseNetwork(IntPtr network);
-        [DllImport(HcnDll, ExactSpelling = true)]
-        private static extern int HcnCloseEndpoint(IntPtr endpoint);
-        [DllImport(HcnDll, ExactSpelling = true)]
-        private static extern int HcnCloseNamespace(IntPtr ns);
-
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnCreateEndpoint(IntPtr network, ref Guid id, string settings, out IntPtr endpoint, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnDeleteEndpoint(ref Guid id, out IntPtr errorRecord);
-        [DllImport(HcnDll, CharSet = CharSet.Unicode, ExactSpelling = true)]
-        private static extern int HcnModifyNamespace(IntPtr ns, string settings, out IntPtr errorRecord);
-
-        private static readonly Regex GuidPattern = new Regex("[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}");
-
-        // Strings HNS hands out are CoTaskMem allocations the caller frees.
-        private static string Take(IntPtr text)
-        {
-            if (text == IntPtr.Zero)
-            {
-                return null;
-            }
-            try
-            {
-                return Marshal.PtrToStringUni(text);
-            }
-            finally
-            {
-                Marshal.FreeCoTaskMem(text);
-            }
+# The native half (weft-hns.cs): the assembly install.ps1 compiled from it
+# (weft-hns-compile.ps1) when its hash matches this weft-hns.cs, else the
+# source compiled here, which costs seconds (csc.exe on Windows PowerShell
+# 5.1). Compiler warnings never fail it. Returns which of the two it was.
+function Import-WeftNative {
+    $source = [System.IO.File]::ReadAllBytes((Join-Path $PSScriptRoot 'weft-hns.cs'))
+    $digest = [System.Security.Cryptography.SHA256]::Create().ComputeHash($source)
+    $hash = [System.BitConverter]::ToString($digest, 0, 8).Replace('-', '').ToLowerInvariant()
+    $assembly = Join-Path $PSScriptRoot ('weft-hns-' + $hash + '.dll')
+    if ([System.IO.File]::Exists($assembly)) {
+        try {
+            Add-Type -Path $assembly
+            return 'precompiled'
         }
-
-        // Like hcsshim: a failing HRESULT, or any error record, is a failure.
-        private static HnsCallResult Result(string call, int hr, string output, string record)
-        {
-            HnsCallResult result = new HnsCallResult();
-            result.Hr = unchecked((uint)hr);
-            result.Output = output;
-            result.Record = record;
-            result.Failed = hr < 0 || !string.IsNullOrEmpty(record);
-            if (result.Failed)
-            {
-                int code = hr;
-                if ((hr & 0x1fff0000) == 0x00070000)
-                {
-                    code = hr & 0xffff;
-                }
-                string text = hr < 0 ? new Win32Exception(code).Message : "failed";
-                result.Message = call + ": " + text;
-            }
-            return result;
-        }
-
-        public static HnsCallResult Call(string method, string path, string request)
-        {
-            IntPtr response;
-            int hr = HNSCall(method, path, request, out response);
-            return Result("HNSCall " + method + " " + path, hr, Take(response), null);
-        }
-
-        private static int Enumerate(string kind, string query, out IntPtr ids, out IntPtr record)
-        {
-            switch (kind)
-            {
-                case "Network":
-                    return HcnEnumerateNetworks(query, out ids, out record);
-                case "Endpoint":
-                    return HcnEnumerateEndpoints(query, out ids, out record);
-                case "Namespace":
-                    return HcnEnumerateNamespaces(query, out ids, out record);
-            }
-            throw new ArgumentException("unknown HCN object kind " + kind);
-        }
-
-        private static int Open(string kind, ref Guid id, out IntPtr handle, out IntPtr record)
-        {
-            switch (kind)
-            {
-                case "Network":
-                    return HcnOpenNetwork(ref id, out handle, out record);
-                case "Endpoint":
-                    return HcnOpenEndpoint(ref id, out handle, out record);
-                case "Namespace":
-                    return HcnOpenNamespace(ref id, out handle, out record);
-            }
-            throw new ArgumentException("unknown HCN object kind " + kind);
-        }
-
-        private static int QueryProperties(string kind, IntPtr handle, string query, out IntPtr properties, out IntPtr record)
-        {
-            switch (kind)
-            {
-                case "Network":
-                    return HcnQueryNetworkProperties(handle, query, out properties, out record);
-                case "Endpoint":
-                    return HcnQueryEndpointProperties(handle, query, out properties, out record);
-                case "Namespace":
-                    return HcnQueryNamespaceProperties(handle, query, out properties, out record);
-            }
-            throw new ArgumentException("unknown HCN object kind " + kind);
-        }
-
-        private static void Close(string kind, IntPtr handle)
-        {
-            switch (kind)
-            {
-                case "Network":
-                    HcnCloseNetwork(handle);
-                    break;
-                case "Endpoint":
-                    HcnCloseEndpoint(handle);
-                    break;
-                case "Namespace":
-                    HcnCloseNamespace(handle);
-                    break;
-            }
-        }
-
-        // Open an HCN object by ID: null when it is open, else the failure.
-        private static HnsCallResult TryOpen(string kind, string id, out IntPtr handle)
-        {
-            Guid guid = new Guid(id);
-            IntPtr record;
-            int hr = Open(kind, ref guid, out handle, out record);
-            string openRecord = Take(record);
-            if (hr < 0 || !string.IsNullOrEmpty(openRecord))
-            {
-                return Result("HcnOpen" + kind, hr, null, openRecord);
-            }
-            return null;
-        }
-
-        public static HnsCallResult Get(string kind, string id, string query)
-        {
-            IntPtr handle;
-            HnsCallResult failed = TryOpen(kind, id, out handle);
-            if (failed != null)
-            {
-                return failed;
-            }
-            try
-            {
-                IntPtr properties;
-                IntPtr record;
-                int hr = QueryProperties(kind, handle, query, out properties, out record);
-                string output = Take(properties);
-                return Result("HcnQuery" + kind + "Properties", hr, output, Take(record));
-            }
-            finally
-            {
-                Close(kind, handle);
-            }
-        }
-
-        // HcnEnumerate* gives IDs only; like hcsshim, open and query each one.
-        public static HnsCallResult List(string kind, string query)
-        {
-            IntPtr ids;
-            IntPtr record;
-            int hr = Enumerate(kind, query, out ids, out record);
-            string idList = Take(ids);
-            string enumerateRecord = Take(record);
-            if (hr < 0 || !string.IsNullOrEmpty(enumerateRecord))
-            {
-                return Result("HcnEnumerate" + kind + "s", hr, null, enumerateRecord);
-            }
-            StringBuilder items = new StringBuilder("[");
-            if (idList != null)
-            {
-                foreach (Match match in GuidPattern.Matches(idList))
-                {
-                    HnsCallResult item = Get(kind, match.Value, query);
-                    if (item.Failed)
-                    {
-                        return item;
-                    }
-                    if (items.Length > 1)
-                    {
-                        items.Append(',');
-                    }
-                    items.Append(item.Output);
-                }
-            }
-            items.Append(']');
-            return Result("HcnEnumerate" + kind + "s", 0, items.ToString(), null);
-        }
-
-        public static HnsCallResult CreateEndpoint(string networkId, string settings, string query)
-        {
-            IntPtr networkHandle;
-            HnsCallResult failed = TryOpen("Network", networkId, out networkHandle);
-            if (failed != null)
-            {
-                return failed;
-            }
-            try
-            {
-                // An empty ID lets HCN choose one, as hcsshim does.
-                Guid id = Guid.Empty;
-                IntPtr endpoint;
-                IntPtr record;
-                int hr = HcnCreateEndpoint(networkHandle, ref id, settings, out endpoint, out record);
-                string createRecord = Take(record);
-                if (hr < 0 || !string.IsNullOrEmpty(createRecord))
-                {
-                    return Result("HcnCreateEndpoint", hr, null, createRecord);
-                }
-                try
-                {
-                    IntPtr properties;
-                    hr = HcnQueryEndpointProperties(endpoint, query, out properties, out record);
-                    string output = Take(properties);
-                    return Result("HcnQueryEndpointProperties", hr, output, Take(record));
-                }
-                finally
-                {
-                    HcnCloseEndpoint(endpoint);
-                }
-            }
-            finally
-            {
-                HcnCloseNetwork(networkHandle);
-            }
-        }
-
-        public static HnsCallResult DeleteEndpoint(string id)
-        {
-            Guid guid = new Guid(id);
-            IntPtr record;
-            int hr = HcnDeleteEndpoint(ref guid, out record);
-            return Result("HcnDeleteEndpoint", hr, null, Take(record));
-        }
-
-        public static HnsCallResult ModifyNamespace(string id, string settings)
-        {
-            IntPtr handle;
-            HnsCallResult failed = TryOpen("Namespace", id, out handle);
-            if (failed != null)
-            {
-                return failed;
-            }
-            try
-            {
-                IntPtr record;
-                int hr = HcnModifyNamespace(handle, settings, out record);
-                return Result("HcnModifyNamespace", hr, null, Take(record));
-            }
-            finally
-            {
-                HcnCloseNamespace(handle);
-            }
+        catch {
+            # unreadable or not an assembly: compile instead
         }
     }
+    Add-Type -TypeDefinition ([System.Text.Encoding]::ASCII.GetString($source)) -Language CSharp -IgnoreWarnings
+    return 'compiled'
 }
-'@
 
 $script:outputs = @{}
 
@@ -401,9 +121,6 @@ function ConvertTo-WeftJson {
     if ($Value -is [datetime]) {
         return ConvertTo-WeftJsonString ($Value.ToString('o', [System.Globalization.CultureInfo]::InvariantCulture))
     }
-    if ($Value -is [System.IFormattable]) {
-        return $Value.ToString($null, [System.Globalization.CultureInfo]::InvariantCulture)
-    }
     if ($Value -is [System.Collections.IDictionary]) {
         $members = @()
         foreach ($key in $Value.Keys) {
@@ -417,6 +134,10 @@ function ConvertTo-WeftJson {
             $members += (ConvertTo-WeftJsonString $property.Name) + ':' + (ConvertTo-WeftJson $property.Value)
         }
         return '{' + ($members -join ',') + '}'
+    }
+    # After PSCustomObject: a PSObject is IFormattable too.
+    if ($Value -is [System.IFormattable]) {
+        return $Value.ToString($null, [System.Globalization.CultureInfo]::InvariantCulture)
     }
     if ($Value -is [System.Collections.IEnumerable]) {
         $items = @()
@@ -531,6 +252,22 @@ function Test-WeftCond {
             }
             return $true
         }
+        'has' {
+            $path = @($arguments[1])
+            $wanted = Get-WeftOperand $arguments[2]
+            # Assigned first: the operand comes back as one pipeline object, the list.
+            $list = Get-WeftOperand $arguments[0]
+            foreach ($item in $list) {
+                $value = $item
+                foreach ($key in $path) {
+                    $value = Get-WeftMember $value $key
+                }
+                if (Test-WeftEqual $value $wanted $ignoreCase) {
+                    return $true
+                }
+            }
+            return $false
+        }
         'not' {
             return (-not (Test-WeftCond $arguments[0]))
         }
@@ -556,7 +293,7 @@ function Test-WeftCond {
 
 function New-WeftFailure {
     param([object] $Call)
-    return @{ Failed = $true; Hr = $Call.Hr; Message = $Call.Message; Record = $Call.Record }
+    return @{ Failed = $true; Hr = $Call.Hr; Message = $Call.Message; Record = $Call.Record; Created = $Call.Created }
 }
 
 # JSON text from HNS, parsed; wrapped so that Windows PowerShell 5.1 and 7
@@ -584,11 +321,17 @@ function Invoke-WeftOp {
             }
             $envelope = ConvertFrom-WeftJson $call.Output
             if ($null -eq $envelope -or $envelope.Success -ne $true) {
+                # An error envelope: its text is localized; an ErrorCode, when
+                # HNS gives one, is what tells failures apart.
                 $message = 'HNS failed'
+                $hr = $null
                 if ($null -ne $envelope) {
                     $message = [string]$envelope.Error
+                    if ($null -ne $envelope.ErrorCode) {
+                        $hr = [uint32]([int64]$envelope.ErrorCode -band [int64]4294967295)
+                    }
                 }
-                return @{ Failed = $true; Hr = $null; Message = $message; Record = $call.Output }
+                return @{ Failed = $true; Hr = $hr; Message = $message; Record = $call.Output }
             }
             return @{ Failed = $false; Value = $envelope.Output }
         }
@@ -664,11 +407,18 @@ function Test-WeftTolerated {
     if ($null -eq $Tolerate) {
         return $false
     }
-    foreach ($hr in @($Tolerate.hresults)) {
-        if ($null -ne $Outcome.Hr -and [double]$Outcome.Hr -eq [double]$hr) {
-            return $true
-        }
+    if ($Tolerate.any -eq $true) {
+        return $true
     }
+    if ($null -ne $Outcome.Hr) {
+        foreach ($hr in @($Tolerate.hresults)) {
+            if ([double]$Outcome.Hr -eq [double]$hr) {
+                return $true
+            }
+        }
+        return $false
+    }
+    # No HRESULT (an error envelope without ErrorCode): text is all there is.
     $text = [string]$Outcome.Message + ' ' + [string]$Outcome.Record
     foreach ($fragment in @($Tolerate.messages)) {
         if ($text.IndexOf([string]$fragment, [System.StringComparison]::OrdinalIgnoreCase) -ge 0) {
@@ -683,30 +433,64 @@ function Get-WeftFailureReport {
     return [ordered]@{ step = $StepId; hr = $Outcome.Hr; message = $Outcome.Message; record = $Outcome.Record }
 }
 
-# One step: the op, its select, its retries while nothing is found, and its
-# tolerated failures.
+# Is the step's output what its retry waits for? Its own output is visible
+# to the condition under its id.
+function Test-WeftReady {
+    param([object] $Step, [hashtable] $Outcome)
+    if ($Outcome.Failed) {
+        return $true
+    }
+    if ($null -eq $Outcome.Value) {
+        return $false
+    }
+    if ($null -eq $Step.retry.until) {
+        return $true
+    }
+    $id = [string]$Step.id
+    $saved = $script:outputs[$id]
+    $script:outputs[$id] = $Outcome.Value
+    try {
+        return (Test-WeftCond $Step.retry.until)
+    }
+    finally {
+        $script:outputs[$id] = $saved
+    }
+}
+
+# One step: the op, its select, its retries while nothing (or nothing ready)
+# is found, and its tolerated failures.
 function Invoke-WeftStep {
     param([object] $Step, [System.Collections.ArrayList] $Tolerated)
     $outcome = Invoke-WeftAttempt $Step
     $delays = @()
+    $within = [double]::MaxValue
     if ($null -ne $Step.retry) {
         $delays = @($Step.retry.delaysMs)
+        if ($null -ne $Step.retry.withinMs) {
+            $within = [double]$Step.retry.withinMs
+        }
     }
     $attempt = 0
-    while (-not $outcome.Failed -and $null -eq $outcome.Value -and $attempt -lt $delays.Count) {
+    while (-not (Test-WeftReady $Step $outcome) -and $attempt -lt $delays.Count -and $script:clock.Elapsed.TotalMilliseconds -lt $within) {
         Start-Sleep -Milliseconds ([int]$delays[$attempt])
         $attempt++
         $outcome = Invoke-WeftAttempt $Step
     }
     if ($outcome.Failed -and (Test-WeftTolerated $outcome $Step.tolerate)) {
         $null = $Tolerated.Add((Get-WeftFailureReport $Step.id $outcome))
-        $outcome = @{ Failed = $false; Value = $null }
+        $value = $null
+        if ($Step.tolerate.keep -eq $true) {
+            $value = [ordered]@{ failed = $true; hr = $outcome.Hr; message = $outcome.Message; record = $outcome.Record }
+        }
+        $outcome = @{ Failed = $false; Value = $value }
     }
     return $outcome
 }
 
+$script:clock = [System.Diagnostics.Stopwatch]::StartNew()
 $answer = [ordered]@{
     ok = $true
+    native = $null
     outputs = $script:outputs
     ran = [System.Collections.ArrayList]::new()
     stopped = $null
@@ -721,7 +505,7 @@ try {
     if ($request.plan -ne 'weft-hns/1') {
         throw 'WEFT_HNS_REQUEST does not hold a weft-hns/1 plan'
     }
-    Add-Type -TypeDefinition $nativeSource -Language CSharp
+    $answer.native = Import-WeftNative
     foreach ($step in @($request.steps)) {
         $stepId = [string]$step.id
         if ($null -ne $step.when -and -not (Test-WeftCond $step.when)) {
@@ -730,6 +514,10 @@ try {
         }
         $outcome = Invoke-WeftStep $step $answer.tolerated
         if ($outcome.Failed) {
+            # HNS made the object although the call failed: undo it too.
+            if ($outcome.Created -eq $true -and $null -ne $step.undo) {
+                $null = $undoSteps.Add($step.undo)
+            }
             $answer.ok = $false
             $answer.error = Get-WeftFailureReport $stepId $outcome
             break
@@ -754,12 +542,17 @@ catch {
 
 if (-not $answer.ok) {
     for ($i = $undoSteps.Count - 1; $i -ge 0; $i--) {
-        $undo = $undoSteps[$i]
-        $ignored = [System.Collections.ArrayList]::new()
-        $outcome = Invoke-WeftStep $undo $ignored
-        $report = Get-WeftFailureReport ([string]$undo.id) $outcome
-        $report.ok = -not $outcome.Failed
-        $null = $answer.undone.Add($report)
+        foreach ($undo in @($undoSteps[$i])) {
+            if ($null -ne $undo.when -and -not (Test-WeftCond $undo.when)) {
+                continue
+            }
+            $ignored = [System.Collections.ArrayList]::new()
+            $outcome = Invoke-WeftStep $undo $ignored
+            $script:outputs[[string]$undo.id] = $outcome.Value
+            $report = Get-WeftFailureReport ([string]$undo.id) $outcome
+            $report.ok = -not $outcome.Failed
+            $null = $answer.undone.Add($report)
+        }
     }
 }
 
