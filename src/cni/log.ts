@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { marshal } from './json.ts';
 import { goPathError } from './oserror.ts';
 
 // Diagnostics never go to stdout (it carries the one CNI result). Off by
@@ -58,7 +59,7 @@ function emit(level: LogLevel, msg: string, fields?: Record<string, unknown>): v
   if (!sink || LEVELS[level] > threshold) return;
   let line = `${new Date().toISOString()} ${component}[${process.pid}] ${level.toUpperCase()} ${msg}`;
   if (fields) {
-    for (const [k, v] of Object.entries(fields)) line += ` ${k}=${JSON.stringify(v) ?? String(v)}`;
+    for (const [k, v] of Object.entries(fields)) line += ` ${k}=${v === undefined ? 'undefined' : marshal(v)}`;
   }
   sink.write(`${line}\n`);
 }

@@ -1,4 +1,4 @@
-import { isPlainObject } from '../../cni/json.ts';
+import { isPlainObject, marshal } from '../../cni/json.ts';
 
 // The request weft sends to its one PowerShell program (scripts/weft-hns.ps1):
 // a "plan", an ordered list of HNS operations. The plugins decide everything
@@ -176,10 +176,15 @@ export const fromOutput = (node: RefNode): unknown => new RefValue(node);
 /** A list element that is present only when `cond` holds at run time. */
 export const onlyIf = (cond: Cond, value: unknown): unknown => new Conditional(cond, value);
 
+/** Whether a marker stands anywhere in `value` (walked with a stack: a user's policy may nest deep). */
 function hasMarker(value: unknown): boolean {
-  if (value instanceof RefValue || value instanceof Conditional) return true;
-  if (Array.isArray(value)) return value.some(hasMarker);
-  if (isPlainObject(value)) return Object.values(value).some(hasMarker);
+  const todo = [value];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (v instanceof RefValue || v instanceof Conditional) return true;
+    const inner = Array.isArray(v) ? v : isPlainObject(v) ? Object.values(v) : [];
+    for (const item of inner) todo.push(item);
+  }
   return false;
 }
 
@@ -191,7 +196,8 @@ function emit(value: unknown, out: Piece[]): void {
   } else if (value instanceof Conditional) {
     throw new Error('a conditional element can only stand in a list');
   } else if (!hasMarker(value)) {
-    out.push(JSON.stringify(value));
+    // Markers are only in weft's own shallow structures; what is below them is data, of any depth.
+    out.push(marshal(value));
   } else if (Array.isArray(value) && value.some((v) => v instanceof Conditional)) {
     out.push({
       kind: 'list',

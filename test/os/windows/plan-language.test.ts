@@ -34,6 +34,17 @@ describe('jsonNode', () => {
   });
 });
 
+describe('jsonNode with data of any depth', () => {
+  it('renders a policy nested as deep as Go takes beside a marker, without running out of stack', () => {
+    const depth = 9_995;
+    const deep = JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
+    const node = jsonNode({ Policies: [deep], VirtualNetwork: fromOutput(ref('network', 'ID')) });
+    expect(node.kind).toBe('concat');
+    const parts = (node as { parts: Array<{ kind: string; text?: string }> }).parts;
+    expect(parts[0]).toEqual({ kind: 'raw', text: `{"Policies":[${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}],"VirtualNetwork":` });
+  });
+});
+
 describe('backoffDelays', () => {
   it('starts at 200 ms, doubles up to 2 s, and adds up to the budget exactly', () => {
     expect(backoffDelays(0)).toEqual([]);

@@ -178,7 +178,7 @@ const bridgeKeys = {
   ipam: hostLocalIpam,
 };
 
-const policy = fc.record({ Name: fc.constantFrom('EndpointPolicy', 'NetworkPolicy', 'x'), Value: fc.oneof(fc.record({ Type: fc.constantFrom('OutBoundNAT', 'ROUTE', 'ACL', 'PortMapping', 'x'), ExceptionList: fc.array(fc.string(), { maxLength: 2 }), DestinationPrefix: subnet, NeedEncap: fc.boolean(), Settings: fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }) }, { requiredKeys: ['Type'] }), anyJson) }, { requiredKeys: [] });
+const policy = fc.record({ Name: fc.constantFrom('EndpointPolicy', 'NetworkPolicy', 'x'), Value: fc.oneof(fc.record({ Type: fc.constantFrom('OutBoundNAT', 'ROUTE', 'ACL', 'PortMapping', 'x'), ExceptionList: fc.array(fc.string(), { maxLength: 2 }), DestinationPrefix: subnet, NeedEncap: fc.boolean(), Settings: fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }), deep: rarelyDeep }, { requiredKeys: ['Type', 'deep'] }), anyJson) }, { requiredKeys: [] });
 const windowsKeys = {
   ApiVersion: sometimes(num(fc.constantFrom(1, 2, 3))),
   Policies: sometimes(fc.array(policy, { maxLength: 3 })),
