@@ -1,6 +1,7 @@
 import { delegateDel } from '../../cni/delegate.ts';
 import { errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { step } from '../../cni/profile.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { teardownIPMasq } from '../../os/linux/ipmasq.ts';
 import { NetnsMissingError, checkNetns } from '../../os/linux/netns.ts';
@@ -34,7 +35,7 @@ async function teardownRules(conf: BridgeConf, args: CmdArgs): Promise<void> {
 }
 
 export async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadBridgeConf(args.stdinData, args.args);
+  const conf = step('config', () => loadBridgeConf(args.stdinData, args.args));
   // No namespace given (the runtime lost it, or a reclaim of a pod that is gone): nothing to do inside.
   let podGone = args.netns === '';
   if (!podGone) {
