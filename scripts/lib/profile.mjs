@@ -15,7 +15,7 @@ const EPS = 0.005;
 function timeline(run) {
   const { doc, spawnedAt, exitedAt, wrapperMs } = run;
   const rel = (t) => doc.origin + t - spawnedAt;
-  const steps = doc.steps.map(([name, start, end, idle]) => ({ name, start: rel(start), end: rel(end), idle, children: [] }));
+  const steps = doc.steps.map(([name, start, end, idle, cpu]) => ({ name, start: rel(start), end: rel(end), idle, cpu, children: [] }));
   const compile = steps.find((s) => s.name === 'compile bundle');
   const firstJs = compile ? compile.start : Math.min(...steps.map((s) => s.start));
   const origin = rel(0);
@@ -67,9 +67,10 @@ function rows(root) {
   const out = new Map();
   const walk = (node, path, depth, parallel) => {
     const key = [...path, node.name].join(' > ');
-    const row = out.get(key) ?? { name: node.name, depth, ms: 0, idle: 0, count: 0, parallel };
+    const row = out.get(key) ?? { name: node.name, depth, ms: 0, idle: 0, cpu: 0, count: 0, parallel };
     row.ms += node.end - node.start;
     row.idle += node.idle;
+    row.cpu += node.cpu ?? 0;
     row.count += 1;
     out.set(key, row);
     if (node.children.length === 0) return;
@@ -80,8 +81,10 @@ function rows(root) {
     }
     const covered = union(kids.map((c) => [c.start, c.end]));
     const otherKey = `${key} > (other work)`;
-    const other = out.get(otherKey) ?? { name: `other work in ${node.name}`, depth: depth + 1, ms: 0, idle: 0, count: 0, parallel: false };
+    const other = out.get(otherKey) ?? { name: `other work in ${node.name}`, depth: depth + 1, ms: 0, idle: 0, cpu: 0, count: 0, parallel: false };
     other.ms += node.end - node.start - covered;
+    // The CPU of sequential children is theirs; what is left is the parent's own.
+    if (node.cpu !== undefined && !kids.some((c) => c.cpu === undefined || c.name.startsWith('process '))) other.cpu += node.cpu - kids.reduce((a, c) => a + c.cpu, 0);
     other.count = 1;
     out.set(otherKey, other);
   };
@@ -113,6 +116,7 @@ export function profileRows(runs) {
       count: median(seen.map((r) => r.count)),
       ms: median(perRun.map((m) => m.get(k)?.ms ?? 0)),
       idle: median(perRun.map((m) => m.get(k)?.idle ?? 0)),
+      cpu: median(perRun.map((m) => m.get(k)?.cpu ?? 0)),
     };
   });
 }
@@ -122,9 +126,10 @@ export function profileTable(title, runs) {
   const f = (x) => x.toFixed(1);
   const label = (r) => `${'· '.repeat(r.depth)}${r.parallel ? '∥ ' : ''}${r.name}${r.count > 1 ? ` ×${r.count}` : ''}`;
   const lines = [
-    `| ${title}: step (median of ${runs.length}; ∥ runs beside a sibling) | ms | of it idle (waiting on processes, the kernel, timers) |`,
-    '| --- | --- | --- |',
+    `| ${title}: step (median of ${runs.length}; ∥ runs beside a sibling) | ms | of it idle (waiting on processes, the kernel, timers) | main thread CPU ms |`,
+    '| --- | --- | --- | --- |',
   ];
-  for (const r of profileRows(runs)) if (r.ms >= 0.05 || r.depth <= 1) lines.push(`| ${label(r)} | ${f(r.ms)} | ${r.idle >= 0.05 ? f(r.idle) : ''} |`);
+  const opt = (x) => (x >= 0.05 ? f(x) : '');
+  for (const r of profileRows(runs)) if (r.ms >= 0.05 || r.depth <= 1) lines.push(`| ${label(r)} | ${f(r.ms)} | ${opt(r.idle)} | ${opt(r.cpu)} |`);
   return lines.join('\n');
 }
