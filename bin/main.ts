@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { type EntryMarks, startProfile, step } from '../src/cni/profile.ts';
 import { setSelf } from '../src/cni/self.ts';
 import { type Plugin, runPlugin } from '../src/cni/skel.ts';
 import { ALL_VERSIONS, encodeVersionInfo } from '../src/cni/version.ts';
@@ -38,10 +39,10 @@ async function readStdin(): Promise<Buffer> {
 async function runAsPlugin(plugin: Plugin): Promise<number> {
   const outcome = await runPlugin(plugin, {
     env: process.env,
-    readStdin,
+    readStdin: () => step('read stdin', readStdin),
     stderr: (text) => writeAll(2, text),
   });
-  if (outcome.stdout) writeAll(1, outcome.stdout);
+  if (outcome.stdout) step('write result', () => writeAll(1, outcome.stdout));
   return outcome.exitCode;
 }
 
@@ -87,7 +88,7 @@ async function main(): Promise<number> {
     writeAll(1, encodeVersionInfo(ALL_VERSIONS));
     return 0;
   }
-  const plugin = await loadPlugin(name);
+  const plugin = await step(`load ${name}`, () => loadPlugin(name));
   if (!plugin) return usage();
   return runAsPlugin(plugin);
 }
@@ -98,8 +99,9 @@ export async function preloadAll(): Promise<void> {
   await Promise.all([import('../src/cnitool/main.ts'), import('./operator.ts')]);
 }
 
-/** Run weft for this process and exit with its status. */
-export function runMain(): void {
+/** Run weft for this process and exit with its status; `marks` are the entry's clock readings. */
+export function runMain(marks?: EntryMarks): void {
+  startProfile(marks);
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -127,6 +127,7 @@ async function makeExecutable({ scripts, nodeBinary, builder, output }) {
       // cache made on the node (bin/weft-sea.ts).
       useSnapshot: false,
       useCodeCache: false,
+      // No execArgv: of the V8 and Node options measured, none helps (packaging/README.md).
       assets: { 'weft-main.cjs': path.relative(dir, scripts.main) },
     }),
   );

@@ -3,7 +3,7 @@
 // README's test command is all a newcomer types (and all CI runs). When
 // everything is present it only looks at a few files and prints nothing.
 //
-//   node scripts/test-deps.mjs [suite ...]    suites: test (default), stress, build, package
+//   node scripts/test-deps.mjs [suite ...]    suites: test (default), stress, build, package, bench
 //   node scripts/test-deps.mjs --check ...    never install: name what is missing, exit 1
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -72,7 +72,14 @@ const PACKAGE = [
   { deb: 'qemu-user-static', has: () => onPath('qemu-aarch64-static'), why: 'qemu-aarch64-static: runs the arm64 executables' },
 ];
 
-const SUITES = { test: DEBIAN, stress: DEBIAN, build: BUILD, package: [...DEBIAN, ...BUILD, ...PACKAGE] };
+/** `npm run bench` (scripts/bench.mjs) beyond the test suite's tools (the reference plugins, Go and libcni for its client). */
+const BENCH = [
+  { deb: 'hyperfine', has: () => onPath('hyperfine'), why: 'hyperfine: VERSION exec and bare runtime start-up' },
+  { deb: 'strace', has: () => onPath('strace'), why: 'strace: the processes one ADD spawns' },
+  { deb: 'time', has: () => fs.existsSync('/usr/bin/time'), why: '/usr/bin/time: peak RSS of one plugin process' },
+];
+
+const SUITES = { test: DEBIAN, stress: DEBIAN, build: BUILD, package: [...DEBIAN, ...BUILD, ...PACKAGE], bench: [...DEBIAN, ...BENCH] };
 
 const pwshInstalled = () => fs.existsSync(PWSH) && fs.existsSync(path.join(dotnetTools, '.store', 'powershell', PWSH_VERSION));
 

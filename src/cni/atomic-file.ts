@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { step } from './profile.ts';
 
 // A file that is either whole or absent after a crash: written under a
 // temporary name, synced, then renamed into place.
@@ -31,7 +32,7 @@ export function writeFileAtomic(
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       let off = 0;
       while (off < bytes.length) off += fs.writeSync(fd, bytes, off);
-      if (opts.fsync !== false) fs.fsyncSync(fd);
+      if (opts.fsync !== false) step('fsync', () => fs.fsyncSync(fd));
     } finally {
       fs.closeSync(fd);
     }

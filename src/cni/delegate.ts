@@ -2,6 +2,7 @@ import { DELEGATION_CHAIN_VAR, delegateChain } from './chain.ts';
 import { confBytes, execPlugin, findInPath, pluginError, resultFromStdout, splitPathList } from './invoke.ts';
 import { log } from './log.ts';
 import type { AnyResult } from './result/types.ts';
+import { step } from './profile.ts';
 import { selfPlugin } from './self.ts';
 import type { Env } from './env.ts';
 import { runPlugin } from './skel.ts';
@@ -26,7 +27,7 @@ async function delegate(command: DelegateCommand, type: string, conf: unknown, c
   const stdin = confBytes(conf);
   const env = { ...ctx.env, CNI_COMMAND: command, [DELEGATION_CHAIN_VAR]: chain };
   const stderr = ctx.stderr ?? defaultStderr;
-  const plugin = await selfPlugin(file, type);
+  const plugin = await step(`load ${type}`, () => selfPlugin(file, type));
   if (plugin) {
     log.debug(`delegate ${command} in process`, { type });
     const outcome = await runPlugin(plugin, { env, readStdin: () => stdin, stderr });

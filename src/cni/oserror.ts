@@ -1,4 +1,6 @@
-import util from 'node:util';
+// Named, not default: esbuild's default-import shim reads every property of
+// node:util, and some of those load a dozen more modules at start-up.
+import { getSystemErrorMap } from 'node:util';
 
 // Go's os errors read "open /etc/cni/net.d/x.conf: permission denied"; Node's
 // read "EACCES: permission denied, open '...'", and leave the file out of
@@ -12,7 +14,7 @@ const GO_TEXT: Record<string, string> = {
 
 /** The system's wording of an errno name ("ENOSPC" -> "no space left on device"). */
 function systemErrorText(code: string): string | undefined {
-  for (const [name, text] of util.getSystemErrorMap().values()) if (name === code) return text;
+  for (const [name, text] of getSystemErrorMap().values()) if (name === code) return text;
   return undefined;
 }
 

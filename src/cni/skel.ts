@@ -6,6 +6,7 @@ import { goJsonTypeName, isPlainObject, marshalIndent, parseJson } from './json.
 import { fieldCI } from './keys.ts';
 import { configureLog, log, setLogComponent } from './log.ts';
 import { fsErrorMessage } from './oserror.ts';
+import { step } from './profile.ts';
 import { validateContainerId, validateInterfaceName, validateNetworkName } from './names.ts';
 import { decodeVersion, encodeVersionInfo, incompatibleVersionError, versionAtLeast } from './version.ts';
 
@@ -186,7 +187,11 @@ function netnsGuard(args: CmdArgs): void {
 const errorText = (err: CniError): string => marshalIndent(err.toJSON());
 
 /** Run one plugin invocation from start to finish; never throws. */
-export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcome> {
+export function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcome> {
+  return step(`${plugin.type} ${inv.env.CNI_COMMAND ?? ''}`, () => runFrame(plugin, inv));
+}
+
+async function runFrame(plugin: Plugin, inv: Invocation): Promise<Outcome> {
   const outerComponent = setLogComponent(plugin.type);
   configureLog({ env: inv.env.WEFT_LOG_FILE, envLevel: inv.env.WEFT_LOG_LEVEL });
   try {
@@ -210,7 +215,7 @@ export async function runPlugin(plugin: Plugin, inv: Invocation): Promise<Outcom
     } catch (e) {
       throw new CniError(ErrorCode.IOFailure, `error reading from stdin: ${fsErrorMessage(e)}`);
     }
-    const conf = validateConfig(stdinData);
+    const conf = step('parse stdin', () => validateConfig(stdinData));
     configureLog({ file: fieldCI(conf, 'logFile'), level: fieldCI(conf, 'logLevel') });
 
     const args: CmdArgs = {

@@ -3,6 +3,7 @@ import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { type IP, formatIP } from '../../net/ip.ts';
 import { fsErrorMessage } from '../../cni/oserror.ts';
+import { step } from '../../cni/profile.ts';
 import { type Intent, readIndex, readIntent, removeIntent, writeIndex, writeIntent } from './index-file.ts';
 import { type DirStamp, LeaseIndex, ownerHash, sameStamp } from './lease-index.ts';
 import { type LockOptions, type NetworkLock, lockNetwork } from './lock.ts';
@@ -77,11 +78,11 @@ export class NetworkSession {
     const paths = storePaths(dataDir, network);
     if (opts.create) ensureNetDir(paths);
     else if (!fs.existsSync(paths.netDir)) return undefined;
-    const lock = await lockNetwork(paths.lockDir, opts);
+    const lock = await step('lock', () => lockNetwork(paths.lockDir, opts));
     try {
       removeOrphanTemps(paths);
       const session = new NetworkSession(paths, lock, LeaseIndex.empty({ ino: 0n, mtimeNs: 0n, ctimeNs: 0n }));
-      await session.load();
+      await step('load index', () => session.load());
       return session;
     } catch (e) {
       await lock.release();
@@ -201,7 +202,7 @@ export class NetworkSession {
   /** Reserve `ip` for `content`; false when a lease file already holds it. */
   reserve(ip: IP, content: string): boolean {
     this.announce(ip);
-    if (createLease(this.paths, ip, content)) {
+    if (step('lease file', () => createLease(this.paths, ip, content))) {
       this.index.set(ip, ownerHash(content));
       return true;
     }
@@ -250,9 +251,9 @@ export class NetworkSession {
 
   async close(): Promise<void> {
     try {
-      this.save();
+      step('save index', () => this.save());
     } finally {
-      await this.lock.release();
+      await step('unlock', () => this.lock.release());
     }
   }
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { fsErrorMessage, withPath } from '../../cni/oserror.ts';
+import { step } from '../../cni/profile.ts';
 import { readRegularFile } from '../../cni/regular-file.ts';
 import { type IP, formatIP, parseIP } from '../../net/ip.ts';
 
@@ -112,7 +113,7 @@ function writeTemp(paths: StorePaths, kind: string, content: string, sync: boole
     const bytes = Buffer.from(content);
     let off = 0;
     while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
-    if (sync) fs.fsyncSync(fd);
+    if (sync) step('fsync', () => fs.fsyncSync(fd));
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });

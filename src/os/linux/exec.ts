@@ -3,6 +3,7 @@ import os from 'node:os';
 import { CniError, ErrorCode } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { errnoText } from '../../cni/oserror.ts';
+import { begin } from '../../cni/profile.ts';
 
 // The one place weft's Linux code starts a process (ip, nsenter, iptables,
 // nft). Every kernel change goes through here, so one debug log line per
@@ -29,7 +30,8 @@ const SIGNAL_BASE = 128;
 export function execTool(file: string, args: readonly string[], stdin = ''): Promise<ToolOutput> {
   // A multi-line argument is a script of ours; the log names it, not its text.
   log.debug('exec', { file, args: args.map((a) => (a.includes('\n') ? '<script>' : a)) });
-  return new Promise((resolve, reject) => {
+  const ended = begin(`process ${processLabel(file, args)}`);
+  return new Promise<ToolOutput>((resolve, reject) => {
     const child = spawn(file, args, { env: toolEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -46,7 +48,11 @@ export function execTool(file: string, args: readonly string[], stdin = ''): Pro
       resolve({ code: status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
     child.stdin.end(stdin);
-  });
+  }).finally(ended);
 }
+
+/** What a profile calls a process: the tool and its words, without paths and scripts. */
+const processLabel = (file: string, args: readonly string[]): string =>
+  [file, ...args.filter((a) => a !== '--' && a !== '-' && !a.startsWith('--net=') && !a.includes('\n'))].slice(0, 5).join(' ');
 
 const signalNumber = (signal: NodeJS.Signals): number => os.constants.signals[signal] ?? 0;

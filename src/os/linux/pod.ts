@@ -4,11 +4,13 @@ import { execTool } from './exec.ts';
 import { type IpCommand, parseJsonArrays, runBatch } from './iproute.ts';
 
 // Work inside a pod's network namespace, named by a path (/var/run/netns/x or
-// /proc/<pid>/ns/net; iproute2 6.1's `ip -n` only takes names). One nsenter
-// process per call: it writes the sysctls (their values arrive as positional
-// arguments, never as script text), then becomes `ip -batch -`, and, when
-// asked, waits for IPv6 duplicate address detection to settle like Go's
-// ip.SettleAddresses.
+// /proc/<pid>/ns/net). One process per call. Plain ip work in a namespace
+// under /var/run/netns is one `ip -n <name>` (iproute2 6.1's -n takes only
+// names there); other paths go through nsenter. Work with sysctls or a
+// settle is one nsenter running a small script: it writes the sysctls (their
+// values arrive as positional arguments, never as script text), then becomes
+// `ip -batch -`, and, when asked, waits for IPv6 duplicate address detection
+// to settle like Go's ip.SettleAddresses.
 
 export interface PodSysctl {
   /** Below /proc/sys, e.g. net/ipv6/conf/eth0/accept_dad. */
@@ -67,6 +69,17 @@ done`;
 
 const nsenterNet = (netns: string): string[] => [`--net=${netns}`, '--'];
 
+// What `ip -n NAME` opens: NETNS_RUN_DIR/NAME.
+const IP_NETNS_DIR = '/var/run/netns/';
+
+/** `ip` with `args`, run in the namespace at `netns`: [file, argv]. */
+export function ipIn(netns: string, args: readonly string[]): [string, string[]] {
+  const name = netns.startsWith(IP_NETNS_DIR) ? netns.slice(IP_NETNS_DIR.length) : '';
+  // A name ip would take for an option, or one that leaves the folder, goes the long way.
+  if (/^[^-/.][^/]*$/.test(name)) return ['ip', ['-n', name, ...args]];
+  return ['nsenter', [...nsenterNet(netns), 'ip', ...args]];
+}
+
 /** /proc/net/if_inet6 spells an address as 32 hex digits. */
 function hexIPv6(hex: string): string {
   return /^[0-9a-f]{32}$/i.test(hex) ? formatIP({ family: 6, value: BigInt(`0x${hex}`) }) : hex;
@@ -86,7 +99,7 @@ export async function podBatch(netns: string, work: PodWork): Promise<void> {
   await runBatch(
     work.cmds,
     async (text) => {
-      if (plain) return execTool('nsenter', [...nsenterNet(netns), 'ip', '-batch', '-'], text);
+      if (plain) return execTool(...ipIn(netns, ['-batch', '-']), text);
       const out = await execTool('nsenter', [...nsenterNet(netns), 'sh', '-c', SCRIPT, 'weft-pod', ...scriptArgs(work)], text);
       if (out.code === NO_LINK) throw new CniError(ErrorCode.Internal, `failed to lookup ${ifName}: Link not found`);
       if (out.code === SYSCTL_FAILED) {
@@ -124,7 +137,7 @@ export interface PodSnapshot {
 
 export async function podSnapshot(netns: string): Promise<PodSnapshot> {
   const lines = ['link show', 'addr show', 'route show table all root 0.0.0.0/0', 'route show table all root ::/0'];
-  const out = await execTool('nsenter', [...nsenterNet(netns), 'ip', '-d', '-j', '-batch', '-'], lines.join('\n') + '\n');
+  const out = await execTool(...ipIn(netns, ['-d', '-j', '-batch', '-']), lines.join('\n') + '\n');
   if (out.code !== 0) throw new CniError(ErrorCode.Internal, `failed to read the pod's network state: ${out.stderr.trim()}`);
   const [links = [], addrs = [], routes4 = [], routes6 = []] = parseJsonArrays(out.stdout);
   return { links, addrs, routes4, routes6 };
@@ -132,7 +145,7 @@ export async function podSnapshot(netns: string): Promise<PodSnapshot> {
 
 /** Every address (without prefix) inside the namespace at `netns`; undefined when it cannot be looked into. */
 export async function namespaceAddresses(netns: string): Promise<Set<string> | undefined> {
-  const out = await execTool('nsenter', [...nsenterNet(netns), 'ip', '-j', 'addr', 'show']);
+  const out = await execTool(...ipIn(netns, ['-j', 'addr', 'show']));
   if (out.code !== 0) return undefined;
   const [links = []] = parseJsonArrays(out.stdout);
   const addrs = (links as { addr_info?: { local?: string }[] }[]).flatMap((l) => l.addr_info ?? []).map((a) => a.local);
@@ -144,9 +157,9 @@ export async function namespaceAddresses(netns: string): Promise<Set<string> | u
  * Returns false when there was no such link.
  */
 export async function deletePodLink(netns: string, ifName: string): Promise<boolean> {
-  const out = await execTool('nsenter', [...nsenterNet(netns), 'ip', 'link', 'del', 'dev', ifName]);
+  const out = await execTool(...ipIn(netns, ['link', 'del', 'dev', ifName]));
   if (out.code === 0) return true;
   // No such link, or the namespace vanished since it was checked: nothing left to delete.
-  if (/Cannot find device|cannot open .*No such file or directory/.test(out.stderr)) return false;
+  if (/Cannot find device|cannot open .*No such file or directory/i.test(out.stderr)) return false;
   throw new CniError(ErrorCode.Internal, `failed to delete ${JSON.stringify(ifName)}: ${out.stderr.trim()}`);
 }

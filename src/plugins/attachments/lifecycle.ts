@@ -3,6 +3,7 @@ import { isTopLevel } from '../../cni/chain.ts';
 import type { Attachment } from '../../cni/conf.ts';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { step } from '../../cni/profile.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { bootId, netnsIdOf } from '../../os/linux/netns.ts';
 import { type NamespaceIdentity, recordKey } from './record.ts';
@@ -124,7 +125,7 @@ async function reclaimAndRetry(rec: Recorded, attempt: () => Promise<AddAttempt>
 
 /** DEL's last step: the attachment is gone, and so is its record. */
 export function forgetAttachment(args: CmdArgs, site: AttachmentSite | undefined): void {
-  if (site && isTopLevel(args.env)) removeRecord(site, args.containerId, args.ifName);
+  if (site && isTopLevel(args.env)) step('remove attachment record', () => removeRecord(site, args.containerId, args.ifName));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { CniError, ErrorCode, errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { step } from '../../cni/profile.ts';
 import { toResult100 } from '../../cni/result/convert.ts';
 import { printResult } from '../../cni/result/encode.ts';
 import type { Interface100, Result100 } from '../../cni/result/types.ts';
@@ -205,7 +206,7 @@ async function setupGateways(conf: BridgeConf, host: HostSetup, gws: Gateways): 
 }
 
 export async function cmdAdd(args: CmdArgs): Promise<string> {
-  const conf = loadBridgeConf(args.stdinData, args.args);
+  const conf = step('config', () => loadBridgeConf(args.stdinData, args.args));
   const { podMac, backend } = preflight(conf, args);
   const isL3 = conf.ipamType !== '';
   const done: Undo = {};
@@ -263,7 +264,7 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
       });
     }
 
-    if (!conf.disableContainerInterface) await waitPortUp(hostVeth);
+    if (!conf.disableContainerInterface) await step('port up', () => waitPortUp(hostVeth));
     // The bridge's MAC may have followed its first port; report what it is now.
     const brMac = linkMac(conf.brName) ?? host.bridgeMacBefore;
     if (brMac) bridgeIface.mac = brMac;

@@ -1,6 +1,7 @@
 import { delegateDel } from '../../cni/delegate.ts';
 import { errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { step } from '../../cni/profile.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { teardownIPMasq } from '../../os/linux/ipmasq.ts';
 import { NetnsMissingError, checkNetns } from '../../os/linux/netns.ts';
@@ -14,8 +15,9 @@ import { type BridgeConf, loadBridgeConf } from './conf.ts';
 // released, and the masquerade and spoof-check rules are found by container
 // ID, so they go too when the namespace is already gone or not given (the
 // reference leaks them then). The bridge and its gateway addresses stay for
-// other pods. A bridge the runtime ran itself removes its attachment record
-// last (attachments.ts).
+// other pods. The link's removal (a process, and the kernel's slowest step:
+// ~20 ms of waiting for RCU) and the IPAM release run side by side. A bridge
+// the runtime ran itself removes its attachment record last (attachments.ts).
 
 async function ipamDel(conf: BridgeConf, args: CmdArgs): Promise<void> {
   if (conf.ipamType !== '') await delegateDel(conf.ipamType, args.stdinData, { env: args.env });
@@ -34,7 +36,7 @@ async function teardownRules(conf: BridgeConf, args: CmdArgs): Promise<void> {
 }
 
 export async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadBridgeConf(args.stdinData, args.args);
+  const conf = step('config', () => loadBridgeConf(args.stdinData, args.args));
   // No namespace given (the runtime lost it, or a reclaim of a pod that is gone): nothing to do inside.
   let podGone = args.netns === '';
   if (!podGone) {
@@ -46,16 +48,14 @@ export async function cmdDel(args: CmdArgs): Promise<void> {
       podGone = true;
     }
   }
-  if (!podGone) await deletePodLink(args.netns, args.ifName);
   // Every step runs even if one fails; the first failure is reported, and the
   // runtime's retry of DEL finds the rest already done.
-  let first: unknown;
-  for (const step of [ipamDel, teardownRules]) {
-    try {
-      await step(conf, args);
-    } catch (e) {
-      first ??= e;
-    }
+  const settled = await Promise.allSettled([podGone ? undefined : deletePodLink(args.netns, args.ifName), ipamDel(conf, args)]);
+  let first = settled.find((s) => s.status === 'rejected')?.reason as unknown;
+  try {
+    await teardownRules(conf, args);
+  } catch (e) {
+    first ??= e;
   }
   if (first !== undefined) throw first;
   forgetAttachment(args, conf.leaseStore);

@@ -3,6 +3,7 @@ import { delegateAdd, delegateDel } from '../../cni/delegate.ts';
 import { errorText, wrapError } from '../../cni/errors.ts';
 import { findInPath, splitPathList } from '../../cni/invoke.ts';
 import { log } from '../../cni/log.ts';
+import { step } from '../../cni/profile.ts';
 import { encodeResult } from '../../cni/result/encode.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { type AddAttempt, addWithReclaim, namespaceIdentity, recordAttachment } from '../attachments/lifecycle.ts';
@@ -23,7 +24,7 @@ import { readSubnetEnv, subnetEnvFailure } from './subnet-env.ts';
 export async function cmdAdd(args: CmdArgs): Promise<string> {
   let conf;
   try {
-    conf = loadFlannelConf(args.stdinData);
+    conf = step('config', () => loadFlannelConf(args.stdinData));
   } catch (e) {
     throw wrapError('failed to load flannel netconf file', e);
   }
@@ -31,7 +32,7 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
   checkDelegateDict(conf.delegate);
   const os = flannelOS(conf);
   const key = scratchKey(args, os);
-  const subnetEnv = await readSubnetEnv(conf.subnetFile, subnetFileWaitMs(conf)).catch((e: unknown) => {
+  const subnetEnv = await step('subnet.env', () => readSubnetEnv(conf.subnetFile, subnetFileWaitMs(conf))).catch((e: unknown) => {
     throw subnetEnvFailure(e);
   });
 
@@ -49,10 +50,10 @@ export async function cmdAdd(args: CmdArgs): Promise<string> {
   } catch (e) {
     throw wrapError('failed to delegate add', e);
   }
-  const record = await recordAttachment(args, 'flannel', attachmentSite(conf, os), namespaceIdentity(os, args.netns));
+  const record = await step('attachment record', () => recordAttachment(args, 'flannel', attachmentSite(conf, os), namespaceIdentity(os, args.netns)));
   const store = scratchStore(conf.dataDir);
   const attempt = async (): Promise<AddAttempt> => {
-    store.save(key, bytes);
+    step('save delegate config', () => store.save(key, bytes));
     try {
       return { result: encodeResult(await delegateAdd(type, bytes, ctx)) };
     } catch (error) {

@@ -1,6 +1,7 @@
 import { delegateDel } from '../../cni/delegate.ts';
 import { errorText } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
+import { step } from '../../cni/profile.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { forgetAttachment } from '../attachments/lifecycle.ts';
 import { attachmentSite } from './attachments.ts';
@@ -18,14 +19,14 @@ import { scratchStore } from './scratch-store.ts';
 // everything it held is released.
 
 export async function cmdDel(args: CmdArgs): Promise<void> {
-  const conf = loadFlannelConf(args.stdinData);
+  const conf = step('config', () => loadFlannelConf(args.stdinData));
   const os = flannelOS(conf);
   const key = scratchKey(args, os);
   const store = scratchStore(conf.dataDir);
   const ctx = { env: args.env };
   const site = attachmentSite(conf, os);
 
-  const saved = store.load(key);
+  const saved = step('read delegate config', () => store.load(key));
   if (saved.state === 'saved') {
     await delegateDel(saved.type, saved.bytes, ctx);
     store.remove(key);

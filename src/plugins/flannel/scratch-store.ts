@@ -10,8 +10,12 @@ import { type FileReadError, readRegularFile } from '../../cni/regular-file.ts';
 
 // The delegate configs flannel saved at ADD, one file per container in
 // dataDir, holding exactly the bytes the delegate got; DEL replays them. A
-// file is written to a temporary name, synced and renamed, so after a crash
-// it is either whole or absent, never empty.
+// file is written to a temporary name and renamed, so a process killed at
+// any moment leaves it whole or absent. It is not fsync'd: only a power loss
+// could leave it empty or absent, and a power loss ends every pod it could
+// describe; the runtime's DEL of such a pod finds the file missing or
+// unusable and still releases the lease with a rebuilt config (del.ts), as
+// the attachment records argue too (attachments/store.ts).
 
 export type SavedConf =
   | { state: 'saved'; bytes: Buffer; type: string }
@@ -87,7 +91,7 @@ export function scratchStore(dataDir: string): ScratchStore {
         throw ioError(`failed to save delegate config: ${goPathError('mkdir', dir, why)}`);
       }
       try {
-        writeFileAtomic(file, bytes, temp);
+        writeFileAtomic(file, bytes, temp, { fsync: false });
       } catch (e) {
         throw ioError(`failed to save delegate config: ${goPathError('open', file, e as NodeJS.ErrnoException)}`);
       }

@@ -1,4 +1,5 @@
 import { parsePrevResult, validAttachments } from '../../cni/conf.ts';
+import { step } from '../../cni/profile.ts';
 import { printResult } from '../../cni/result/encode.ts';
 import type { Result100 } from '../../cni/result/types.ts';
 import type { CmdArgs, Plugin } from '../../cni/skel.ts';
@@ -15,8 +16,10 @@ import { statusOf } from '../../ipam/host-local/status.ts';
 // host-local IPAM: leases addresses from the configured ranges in the
 // reference plugin's on-disk store (src/ipam/host-local).
 
+const config = (args: CmdArgs) => step('config', () => loadIpamConfig(args.stdinData, args.args));
+
 async function add(args: CmdArgs): Promise<string> {
-  const conf = loadIpamConfig(args.stdinData, args.args);
+  const conf = config(args);
   // resolv.conf is read first: a bad one fails the ADD before anything is leased.
   const dns = conf.resolvConf ? parseResolvConf(conf.resolvConf) : undefined;
   const allocations = await addAttachment(conf, args.containerId, args.ifName);
@@ -34,7 +37,7 @@ async function add(args: CmdArgs): Promise<string> {
 
 async function del(args: CmdArgs): Promise<void> {
   // Like the reference, a config that does not load fails DEL too.
-  const conf = loadIpamConfig(args.stdinData, args.args);
+  const conf = config(args);
   await delAttachment(conf, args.containerId, args.ifName);
 }
 
