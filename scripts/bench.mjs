@@ -29,6 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { profileTable } from './lib/profile.mjs';
 import { LINUX_NAMES } from './package.mjs';
+import { PWSH } from './test-deps.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = path.join(root, 'dist', 'bench');
@@ -363,7 +364,6 @@ function startup(seaExe) {
 
 // ---------------------------------------------------------------- Windows script
 
-const PWSH = path.join(os.homedir(), '.dotnet', 'tools', 'pwsh');
 const PWSH_RUNS = Number(args['pwsh-runs'] ?? (QUICK ? 3 : 7));
 
 /** Wall time of one pwsh run of `file`, in ms. */

@@ -14,7 +14,29 @@ import { fileURLToPath } from 'node:url';
 /** The PowerShell the Windows tests run weft-hns.ps1 in, installed as a .NET global tool. */
 export const PWSH_VERSION = '7.6.9';
 const dotnetTools = path.join(os.homedir(), '.dotnet', 'tools');
-export const PWSH = path.join(dotnetTools, 'pwsh');
+const pwshTool = path.join(dotnetTools, '.store', 'powershell', PWSH_VERSION, 'powershell', PWSH_VERSION, 'tools', 'net10.0', 'any', 'unix');
+
+// The global tool ships IL only: every start JIT-compiles PowerShell anew
+// (1.3 s of CPU for `exit 0`; 0.5 s precompiled). Windows ships its
+// PowerShell precompiled (NGEN, ReadyToRun), so the tests run a copy of the
+// tool whose assemblies crossgen2 made ReadyToRun: the same PowerShell, at
+// about half the CPU per CNI command.
+const precompiled = path.join(os.homedir(), '.cache', 'weft', `powershell-${PWSH_VERSION}-readytorun`);
+/** The pwsh the tests start (WEFT_POWERSHELL). */
+export const PWSH = path.join(precompiled, 'pwsh');
+/** What a CNI command loads (Roslyn, for the Add-Type fallback, is left as IL: a minute to compile, used by few tests). */
+const PRECOMPILE = [
+  'System.Management.Automation.dll',
+  'Microsoft.PowerShell.ConsoleHost.dll',
+  'pwsh.dll',
+  'Microsoft.PowerShell.Commands.Utility.dll',
+  'Microsoft.PowerShell.Commands.Management.dll',
+  'Microsoft.PowerShell.Security.dll',
+  'Microsoft.PowerShell.SDK.dll',
+  'Microsoft.ApplicationInsights.dll',
+  'Newtonsoft.Json.dll',
+  'System.Configuration.ConfigurationManager.dll',
+];
 
 // Not the caller's PATH: root's tools live in sbin, which a user's PATH may lack.
 const SEARCH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -81,7 +103,7 @@ const BENCH = [
 
 const SUITES = { test: DEBIAN, stress: DEBIAN, build: BUILD, package: [...DEBIAN, ...BUILD, ...PACKAGE], bench: [...DEBIAN, ...BENCH] };
 
-const pwshInstalled = () => fs.existsSync(PWSH) && fs.existsSync(path.join(dotnetTools, '.store', 'powershell', PWSH_VERSION));
+const pwshInstalled = () => fs.existsSync(PWSH) && fs.existsSync(pwshTool);
 
 /** What is missing for these suites: Debian packages, and whether PowerShell is. */
 export function missing(suites = ['test']) {
@@ -113,8 +135,68 @@ function step(what, cmd, args) {
 function howTo({ debs, pwsh }) {
   const parts = [];
   if (debs.length) parts.push(`apt-get install -y --no-install-recommends ${debs.join(' ')}`);
-  if (pwsh) parts.push(`dotnet tool install --global PowerShell --version ${PWSH_VERSION}`);
+  if (pwsh) parts.push(`dotnet tool install --global PowerShell --version ${PWSH_VERSION} && node scripts/test-deps.mjs (it precompiles that PowerShell)`);
   return parts.join(' && ');
+}
+
+/** The newest .NET runtime beside `dotnet` (crossgen2 of the same version compiles for it). */
+function netcoreRuntime(dotnet) {
+  const dir = path.join(path.dirname(fs.realpathSync(dotnet)), 'shared', 'Microsoft.NETCore.App');
+  const versions = fs.existsSync(dir) ? fs.readdirSync(dir).filter((v) => /^\d+\.\d+\.\d+$/.test(v)) : [];
+  const key = (v) => v.split('.').map(Number);
+  versions.sort((a, b) => key(a).reduce((d, x, i) => d || x - key(b)[i], 0));
+  const version = versions.at(-1);
+  return version && { version, dir: path.join(dir, version) };
+}
+
+/**
+ * The tool's assemblies compiled ReadyToRun into a copy (PWSH): crossgen2
+ * comes from NuGet as the runtime's own version, the copy is made under a
+ * temporary name and renamed into place whole.
+ */
+function precompilePowerShell(dotnet) {
+  const runtime = netcoreRuntime(dotnet);
+  if (!runtime) {
+    say(`no Microsoft.NETCore.App runtime beside ${dotnet}, so PowerShell cannot be precompiled`);
+    return false;
+  }
+  const arch = { x64: 'x64', arm64: 'arm64' }[process.arch];
+  if (!arch) {
+    say(`crossgen2 has no build for ${process.arch}, so PowerShell cannot be precompiled`);
+    return false;
+  }
+  // Beside the target, so that the finished copy is renamed, not copied, into place.
+  fs.mkdirSync(path.dirname(precompiled), { recursive: true });
+  const work = fs.mkdtempSync(`${precompiled}.tmp-`);
+  try {
+    const pkg = `Microsoft.NETCore.App.Crossgen2.linux-${arch}`;
+    fs.writeFileSync(
+      path.join(work, 'crossgen.csproj'),
+      `<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net${runtime.version.split('.').slice(0, 2).join('.')}</TargetFramework></PropertyGroup>` +
+        `<ItemGroup><PackageDownload Include="${pkg}" Version="[${runtime.version}]" /></ItemGroup></Project>\n`,
+    );
+    const packages = path.join(work, 'packages');
+    if (!step(`fetching crossgen2 ${runtime.version} (NuGet)`, dotnet, ['restore', path.join(work, 'crossgen.csproj'), '--packages', packages])) return false;
+    const crossgen = path.join(packages, pkg.toLowerCase(), runtime.version, 'tools', 'crossgen2');
+    const copy = path.join(work, 'powershell');
+    fs.cpSync(pwshTool, copy, { recursive: true, verbatimSymlinks: true });
+    say(`precompiling PowerShell ${PWSH_VERSION} (ReadyToRun: ${PRECOMPILE.length} assemblies)`);
+    for (const dll of PRECOMPILE) {
+      const out = path.join(work, dll);
+      const args = ['-r', `${runtime.dir}/`, '-r', `${pwshTool}/`, '--targetos', 'linux', '--targetarch', arch, '-O', path.join(pwshTool, dll), '-o', out];
+      const r = spawnSync(crossgen, args, { encoding: 'utf8' });
+      if (r.status !== 0) {
+        say(`crossgen2 ${dll} failed (${r.error ? r.error.message : `exit status ${r.status}`}):\n${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-10).join('\n')}`);
+        return false;
+      }
+      fs.renameSync(out, path.join(copy, dll));
+    }
+    fs.rmSync(precompiled, { recursive: true, force: true });
+    fs.renameSync(copy, precompiled);
+    return true;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** Install what is missing, or say in one line why that cannot be done here. Returns an exit status. */
@@ -143,8 +225,9 @@ export function ensure(suites, { install = true } = {}) {
     const dotnet = SEARCH.map((d) => path.join(d, 'dotnet')).find((f) => fs.existsSync(f));
     const args = ['tool', 'install', '--global', 'PowerShell', '--version', PWSH_VERSION];
     // A pwsh of another version is replaced, not kept beside.
-    if (fs.existsSync(PWSH)) spawnSync(dotnet, ['tool', 'uninstall', '--global', 'PowerShell'], { stdio: 'ignore' });
-    if (!step(`installing PowerShell ${PWSH_VERSION} (dotnet tool)`, dotnet, args)) return 1;
+    if (!fs.existsSync(pwshTool) && fs.existsSync(path.join(dotnetTools, 'pwsh'))) spawnSync(dotnet, ['tool', 'uninstall', '--global', 'PowerShell'], { stdio: 'ignore' });
+    if (!fs.existsSync(pwshTool) && !step(`installing PowerShell ${PWSH_VERSION} (dotnet tool)`, dotnet, args)) return 1;
+    if (!precompilePowerShell(dotnet)) return 1;
   }
   const left = missing(suites);
   if (left.debs.length || left.pwsh) {

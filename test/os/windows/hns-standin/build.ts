@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+// @ts-expect-error: a plain .mjs script without type declarations
+import { PWSH as testDepsPwsh } from '../../../../scripts/test-deps.mjs';
 
 // What the Windows tests run on: real PowerShell (scripts/test-deps.mjs
-// installs it), the native HNS stand-in built with gcc under both DLL names,
+// installs and precompiles it), the native HNS stand-in built with gcc under both DLL names,
 // and weft-hns.cs compiled once, as install.ps1 does on a node, by the shipped
 // weft-hns-compile.ps1. test/helpers/global-setup.ts calls prepare().
 
@@ -13,7 +14,9 @@ import path from 'node:path';
 const repoRoot = path.resolve(import.meta.dirname, '..', '..', '..', '..');
 const cniBin = path.join(repoRoot, 'dist', 'cni-bin');
 
-export const PWSH = path.join(os.homedir(), '.dotnet', 'tools', 'pwsh');
+/** The pwsh the tests start: the precompiled copy scripts/test-deps.mjs makes of the tool. */
+export const PWSH: string = testDepsPwsh;
+
 export const STANDIN_DIR = path.join(repoRoot, 'dist', 'hns-standin');
 const SOURCE = path.join(import.meta.dirname, 'hns-standin.c');
 const ASSEMBLY_CACHE = path.join(repoRoot, 'dist', 'hns-assembly');
