@@ -209,7 +209,9 @@ async function debianPackage(arch, exe, epoch, outDir) {
   for (const script of ['preinst', 'postinst', 'postrm']) copyInto(dir, `DEBIAN/${script}`, path.join(deb, script), 0o755);
   setTimes(dir, epoch);
   const out = path.join(outDir, `weft_${version}_${arch.deb}.deb`);
-  await capture('env', [`SOURCE_DATE_EPOCH=${epoch}`, 'dpkg-deb', '--root-owner-group', '-Zxz', '--build', dir, out]);
+  // xz -1: 20 s of CPU for the 121 MiB executable where dpkg's default -6
+  // takes 94 s (each .deb, each build), for a package of 32.5 MiB, not 28.
+  await capture('env', [`SOURCE_DATE_EPOCH=${epoch}`, 'dpkg-deb', '--root-owner-group', '-Zxz', '-z1', '--build', dir, out]);
   fs.rmSync(dir, { recursive: true });
   return out;
 }
