@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runPlugin } from '../../../src/cni/skel.ts';
-import { listAttachments } from '../../../src/plugins/attachments/operator.ts';
+import { listAttachments, reclaimAttachments } from '../../../src/plugins/attachments/operator.ts';
 import { loadPlugin } from '../../../src/plugins/registry.ts';
 import { plugin } from '../../../src/plugins/win-bridge/index.ts';
 import { run } from '../../helpers/run.ts';
@@ -67,7 +67,7 @@ async function referenceLease(node: Node, id: string): Promise<void> {
 }
 
 describe('win-bridge keeps attachment records: an exhausted ADD reclaims pods whose HNS namespace is gone, GC deletes what the runtime does not list', () => {
-  it('reclaims only the gone pod, keeps live pods, the "dummy" lease and a reference lease through exhaustion and GC; STATUS and cnitool attachments tell the dead', async () => {
+  it('reclaims only the gone pod, keeps live pods, the "dummy" lease and a reference lease through exhaustion, GC and cnitool reclaim; STATUS and cnitool attachments tell the dead', async () => {
     const node = hostGwNode();
     const log = path.join(tempDir(), 'weft.log');
     const logEnv = { WEFT_LOG_FILE: log, WEFT_LOG_LEVEL: 'info' };
@@ -132,5 +132,19 @@ describe('win-bridge keeps attachment records: an exhausted ADD reclaims pods wh
     expect(node.hns.endpoint('cbr0_ep')).toBeDefined();
     expect(leaseOwners(node)).toEqual({ '10.244.1.3': 'dummy\r\ndummy', '10.244.1.4': 'refpod\r\neth0', '10.244.1.5': 'c\r\neth0' });
     expect(records(node)).toEqual(['c@eth0']);
+
+    // The node restarted: HNS lists no namespace at all. cnitool reclaim DELs c.
+    node.hns.removeNamespace(nsB);
+    node.hns.removeNamespace(nsC);
+    const out: string[] = [];
+    const reclaimed = await reclaimAttachments(node.name, [{ type: 'win-bridge', stdin: Buffer.from(JSON.stringify(conf(node))) }], { PATH: process.env.PATH, CNI_PATH: IPAM_CNI_PATH, ...node.hns.env }, {
+      stdout: (t) => out.push(t),
+      stderr: (t) => out.push(t),
+    });
+    expect(reclaimed, out.join('')).toBe(0);
+    expect(out.join('')).toBe(`reclaimed c eth0 10.244.1.5: its HNS namespace ${nsC} is gone\n`);
+    expect(node.hns.endpoint('c_cbr0')).toBeUndefined();
+    expect(leaseOwners(node)).toEqual({ '10.244.1.3': 'dummy\r\ndummy', '10.244.1.4': 'refpod\r\neth0' });
+    expect(records(node)).toEqual([]);
   });
 });
