@@ -124,4 +124,18 @@ describe("flannel's Windows records", () => {
     expect(owner('10.244.1.3')).toBe('dummy\r\ndummy');
     expect(f.leased()).toHaveLength(251);
   }, CYCLE_TIMEOUT_MS);
+
+  it('records nothing, not even a directory in the default store, when host-local is not installed', async () => {
+    requireRoot();
+    const node = hostGwNode();
+    const f = flannelNode('cbr0', '10.244.1.1/24', { type: 'win-bridge', apiVersion: 2 });
+    const bin = tempDir('weft-bin-no-ipam-');
+    // The links have no extension; this keeps node from reading them as ES modules.
+    fs.writeFileSync(path.join(bin, 'package.json'), '{"type":"commonjs"}\n');
+    for (const t of ['flannel', 'win-bridge']) fs.symlinkSync(path.join(cniBin, 'weft.cjs'), path.join(bin, t));
+    const out = await flannel('ADD', f.conf, { ...node.hns.env, CNI_CONTAINERID: 'pod1', CNI_NETNS: node.hns.addNamespace(), CNI_PATH: bin, WEFT_TEST_VAR_LIB_CNI: f.varLibCni });
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout).msg).toContain('failed to find plugin "host-local"');
+    expect(fs.readdirSync(f.varLibCni)).toEqual([]);
+  }, CYCLE_TIMEOUT_MS);
 });

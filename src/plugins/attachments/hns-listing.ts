@@ -44,8 +44,13 @@ const fileOf = (site: AttachmentSite): string => path.join(storePaths(site.dataD
 
 let tempSerial = 0;
 
-/** Leave `listing` for STATUS; a failure is only logged (the listing is a hint, the command's work is done). */
+/**
+ * Leave `listing` for STATUS when it judges a record (one covers none: and
+ * where no record is kept, nothing is written); a failure is only logged
+ * (the listing is a hint, the command's work is done).
+ */
 export function saveListing(site: AttachmentSite, listing: HnsListing): void {
+  if (listing.covered.size === 0) return;
   const file = fileOf(site);
   const doc = { weftHnsNamespaces: FORMAT, listedAt: new Date().toISOString(), namespaces: [...listing.namespaces].sort(), covered: [...listing.covered].sort() };
   try {
