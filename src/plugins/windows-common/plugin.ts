@@ -207,8 +207,8 @@ interface NamespaceListing {
 const NO_LISTING: NamespaceListing = { plan: (p) => p, keep: () => {} };
 
 /**
- * Beside a host-local store (its own records, or flannel's), an ADD or DEL
- * plan also lists the HNS namespaces, first (so that a plan that stops lists
+ * Beside a host-local store that holds records (its own, or flannel's), an
+ * ADD or DEL plan also lists the HNS namespaces, first (so that a plan that stops lists
  * them too), and the listing is left beside the records for STATUS
  * (attachments/hns-listing.ts): one HCN call, no PowerShell of its own.
  */
@@ -221,6 +221,8 @@ function namespaceListing(site: AttachmentSite | undefined): NamespaceListing {
     log.warn('cannot read the attachment records; HNS namespaces are not listed for STATUS', { error: asCniError(e).message });
     return NO_LISTING;
   }
+  // A listing can judge only records that exist before it.
+  if (covered.size === 0) return NO_LISTING;
   return {
     plan: (p) => ({ ...p, steps: [namespaceIdsStep(LISTING_STEP), ...p.steps] }),
     keep: (answer) => {
