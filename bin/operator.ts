@@ -20,7 +20,7 @@ export async function runOperator(args: readonly string[], io: OperatorIO, env: 
   try {
     const list = loadNetworkConf(netConfDir(env), network);
     const plugins = list.plugins.map((p) => ({ type: p.network.type, stdin: buildOneConfig(list.name, list.cniVersion, p, undefined, undefined).bytes }));
-    if (verb === 'attachments') return await listAttachments(network, plugins, io);
+    if (verb === 'attachments') return await listAttachments(network, plugins, env, io);
     // The reclaim's DELs find their delegates on CNI_PATH; cnitool lives beside them.
     const cniPath = env.CNI_PATH || path.dirname(process.argv[1] ?? '');
     return await reclaimAttachments(network, plugins, { ...env, CNI_PATH: cniPath }, io);

@@ -80,3 +80,62 @@ describe.each([1, 2])("flannel's Windows delegate in process, apiVersion %i", (a
     expect(mac).toBe('0E-2A-0a-f4-02-02');
   }, CYCLE_TIMEOUT_MS);
 });
+
+describe("flannel's Windows records", () => {
+  it('an exhausted ADD through flannel -> win-bridge reclaims the pod whose HNS namespace is gone; GC DELs what the runtime does not list; the "dummy" and reference leases stay', async () => {
+    requireRoot();
+    const node = hostGwNode();
+    const f = flannelNode('cbr0', '10.244.1.1/24', { type: 'win-bridge', apiVersion: 2 });
+    // The node's range (.3 to .254) is full but for .4: kube-proxy's source VIP at .3, pods of the reference plugins beyond.
+    const store = path.join(f.varLibCni, 'networks', 'cbr0');
+    fs.mkdirSync(store, { recursive: true });
+    fs.writeFileSync(path.join(store, '10.244.1.3'), 'dummy\r\ndummy');
+    for (let i = 5; i <= 254; i++) fs.writeFileSync(path.join(store, `10.244.1.${i}`), `ref${i}\r\neth0`);
+    const records = () => fs.readdirSync(path.join(f.varLibCni, 'networks', '.weft', 'cbr0', 'attachments')).filter((n) => !n.startsWith('.'));
+    const owner = (ip: string) => (fs.existsSync(path.join(store, ip)) ? fs.readFileSync(path.join(store, ip), 'utf8') : undefined);
+    const cmd = (command: string, id: string, netns: string, conf: unknown = f.conf) =>
+      flannel(command, conf, { ...node.hns.env, CNI_CONTAINERID: id, CNI_NETNS: netns, WEFT_TEST_VAR_LIB_CNI: f.varLibCni });
+
+    const [ns1, ns2] = [node.hns.addNamespace(), node.hns.addNamespace()];
+    const first = await cmd('ADD', 'pod1', ns1);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(owner('10.244.1.4')).toBe('pod1\r\neth0');
+    expect(records()).toEqual(['pod1@eth0']);
+
+    // pod1's namespace is gone without a DEL; pod2's ADD reclaims it through flannel (saved config, endpoint, lease).
+    node.hns.removeNamespace(ns1);
+    const second = await cmd('ADD', 'pod2', ns2);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).ips).toEqual([{ address: '10.244.1.4/24', gateway: '10.244.1.2' }]);
+    expect(second.stderr).toMatch(/reclaimed the attachment of a pod that is gone .*containerId="pod1"/);
+    expect(node.hns.endpoint('pod1_cbr0')).toBeUndefined();
+    expect(node.hns.endpoint('pod2_cbr0')?.namespaceId).toBe(ns2);
+    expect(fs.existsSync(path.join(f.conf.dataDir, 'pod1'))).toBe(false);
+    expect(records()).toEqual(['pod2@eth0']);
+    expect(owner('10.244.1.4')).toBe('pod2\r\neth0');
+
+    // GC listing no attachment: pod2 goes (endpoint, lease, saved config); the leases weft did not make stay.
+    const gc = await cmd('GC', '', '', { ...f.conf, cniVersion: '1.1.0', 'cni.dev/valid-attachments': [] });
+    expect(gc.code, gc.stdout + gc.stderr).toBe(0);
+    expect(node.hns.endpoint('pod2_cbr0')).toBeUndefined();
+    expect(owner('10.244.1.4')).toBeUndefined();
+    expect(fs.existsSync(path.join(f.conf.dataDir, 'pod2'))).toBe(false);
+    expect(records()).toEqual([]);
+    expect(owner('10.244.1.3')).toBe('dummy\r\ndummy');
+    expect(f.leased()).toHaveLength(251);
+  }, CYCLE_TIMEOUT_MS);
+
+  it('records nothing, not even a directory in the default store, when host-local is not installed', async () => {
+    requireRoot();
+    const node = hostGwNode();
+    const f = flannelNode('cbr0', '10.244.1.1/24', { type: 'win-bridge', apiVersion: 2 });
+    const bin = tempDir('weft-bin-no-ipam-');
+    // The links have no extension; this keeps node from reading them as ES modules.
+    fs.writeFileSync(path.join(bin, 'package.json'), '{"type":"commonjs"}\n');
+    for (const t of ['flannel', 'win-bridge']) fs.symlinkSync(path.join(cniBin, 'weft.cjs'), path.join(bin, t));
+    const out = await flannel('ADD', f.conf, { ...node.hns.env, CNI_CONTAINERID: 'pod1', CNI_NETNS: node.hns.addNamespace(), CNI_PATH: bin, WEFT_TEST_VAR_LIB_CNI: f.varLibCni });
+    expect(out.code).toBe(1);
+    expect(JSON.parse(out.stdout).msg).toContain('failed to find plugin "host-local"');
+    expect(fs.readdirSync(f.varLibCni)).toEqual([]);
+  }, CYCLE_TIMEOUT_MS);
+});

@@ -36,6 +36,8 @@ import { isPlainObject, marshal } from '../../cni/json.ts';
 //                        the output is the response envelope's Output.
 //   hcn.list             {kind, query: Json}   HcnEnumerate<kind>s, then open, query and
 //                        close each: a list of property objects.
+//   hcn.enumerate        {kind, query: Json}   HcnEnumerate<kind>s alone: the list of
+//                        GUIDs HNS answers (one call, however many objects).
 //   hcn.get              {kind, target: Text, query: Json}   HcnOpen<kind> + HcnQuery<kind>Properties.
 //   hcn.createEndpoint   {network: Text, settings: Json, query: Json}   HcnOpenNetwork +
 //                        HcnCreateEndpoint + HcnQueryEndpointProperties.
@@ -124,6 +126,7 @@ interface StepCommon {
 export type StepOp =
   | { op: 'hns'; method: 'GET' | 'POST' | 'DELETE'; path: TextNode; body?: JsonNode }
   | { op: 'hcn.list'; kind: HcnKind; query: JsonNode }
+  | { op: 'hcn.enumerate'; kind: HcnKind; query: JsonNode }
   | { op: 'hcn.get'; kind: HcnKind; target: TextNode; query: JsonNode }
   | { op: 'hcn.createEndpoint'; network: TextNode; settings: JsonNode; query: JsonNode }
   | { op: 'hcn.deleteEndpoint'; target: TextNode }

@@ -2,10 +2,12 @@ import path from 'node:path';
 import { isTopLevel } from '../../cni/chain.ts';
 import type { Attachment } from '../../cni/conf.ts';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
+import { findInPath, splitPathList } from '../../cni/invoke.ts';
 import { log } from '../../cni/log.ts';
 import { step } from '../../cni/profile.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { bootId, netnsIdOf } from '../../os/linux/netns.ts';
+import { namespaceId } from '../windows-common/endpoint-name.ts';
 import { type NamespaceIdentity, recordKey } from './record.ts';
 import { type SweepOutcome, reclaimDead, recordsWithLiveness } from './reclaim.ts';
 import { type AttachmentSite, listRecords, removeLeftovers, removeRecord, writeRecord } from './store.ts';
@@ -19,21 +21,43 @@ import { type AttachmentSite, listRecords, removeLeftovers, removeRecord, writeR
 //          attachments of pods that are provably gone and tries once more;
 //   DEL    removes the record once the DEL has succeeded;
 //   GC     reclaims the same way, then drops records of attachments the
-//          runtime no longer lists;
-//   STATUS counts the attachments of pods that look gone (a stat each)
+//          runtime no longer lists (Linux: the IPAM's GC releases what they
+//          held), or DELs them (Windows: the IPAM's GC is not run, see
+//          gcAttachments);
+//   STATUS counts the attachments of pods that look gone (a stat each; on
+//          Windows by the last HNS namespace listing, see hns-listing.ts)
 //          and, while there are any, does not call an exhausted range set
 //          unready (the next ADD reclaims them).
 
 /**
  * The identity of the pod's namespace at ADD, or undefined when the
  * attachment cannot be recorded: a Linux CNI_NETNS that is not an absolute
- * path naming a namespace (the ADD fails further on anyway).
+ * path naming a namespace, a Windows one that is not an HNS namespace GUID
+ * (Docker's "none" and "container:<id>"; the ADD fails further on anyway).
  */
 export function namespaceIdentity(flavour: 'linux' | 'windows', netns: string): NamespaceIdentity | undefined {
-  // Windows: { kind: 'hns', id: <GUID> } once the HNS namespace check exists (liveness.ts).
-  if (flavour === 'windows' || !path.isAbsolute(netns)) return undefined;
+  if (flavour === 'windows') {
+    const id = namespaceId(netns);
+    return id ? { kind: 'hns', id } : undefined;
+  }
+  if (!path.isAbsolute(netns)) return undefined;
   const id = netnsIdOf(netns);
   return id && { kind: 'linux', boot: bootId(), dev: String(id.dev), ino: String(id.ino) };
+}
+
+/**
+ * Is host-local on CNI_PATH? Records are kept only for its leases: where it
+ * is not installed the ADD fails at its IPAM step having leased nothing, and
+ * leaves nothing behind, not even the records' directory (beside the
+ * machine's default store, for flannel's Windows delegate).
+ */
+function hostLocalInstalled(args: CmdArgs): boolean {
+  try {
+    findInPath('host-local', splitPathList(args.env.CNI_PATH));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** An attachment being added with a record. */
@@ -50,7 +74,7 @@ export async function recordAttachment(
   site: AttachmentSite | undefined,
   identity: NamespaceIdentity | undefined,
 ): Promise<Recorded | undefined> {
-  if (!site || !identity || !isTopLevel(args.env)) return undefined;
+  if (!site || !identity || !isTopLevel(args.env) || !hostLocalInstalled(args)) return undefined;
   await writeRecord(site, {
     type,
     containerId: args.containerId,
@@ -129,17 +153,23 @@ export function forgetAttachment(args: CmdArgs, site: AttachmentSite | undefined
 }
 
 /**
- * GC's part: reclaim what is provably gone, then drop the records of
- * attachments the runtime does not list (the GC releases what they held).
+ * What GC does with the records of attachments the runtime does not list:
+ * 'drop' them (the caller's IPAM GC releases what they held), or 'del' them
+ * (a full DEL each, as a reclaim: where the IPAM's GC must not run because
+ * the store holds leases weft did not make, kube-proxy's "dummy" lease on
+ * Windows among them).
  */
-export async function gcAttachments(args: CmdArgs, site: AttachmentSite | undefined, valid: readonly Attachment[]): Promise<CniError[]> {
+export type Unlisted = 'drop' | 'del';
+
+/** GC's part: reclaim what is provably gone, then drop or DEL the records of attachments the runtime does not list. */
+export async function gcAttachments(args: CmdArgs, site: AttachmentSite | undefined, valid: readonly Attachment[], unlisted: Unlisted = 'drop'): Promise<CniError[]> {
   if (!site || !isTopLevel(args.env)) return [];
   const errors: CniError[] = [];
   try {
-    const swept = await reclaimDead(site, args.env, { trigger: 'GC' });
-    for (const f of swept.failed) errors.push(new CniError(ErrorCode.Internal, `reclaiming ${f.record.containerId} ${f.record.ifName}: ${f.error}`));
     const keep = new Set(valid.map((a) => recordKey(a.containerID, a.ifname)));
-    for (const s of listRecords(site)) {
+    const swept = await reclaimDead(site, args.env, { trigger: 'GC', ...(unlisted === 'del' ? { valid: keep } : {}) });
+    for (const f of swept.failed) errors.push(new CniError(ErrorCode.Internal, `reclaiming ${f.record.containerId} ${f.record.ifName}: ${f.error}`));
+    for (const s of unlisted === 'drop' ? listRecords(site) : []) {
       if (!('record' in s) || keep.has(s.key)) continue;
       log.info('GC: removing the record of an attachment the runtime does not list', { key: s.key });
       removeRecord(site, s.record.containerId, s.record.ifName);
@@ -154,6 +184,8 @@ export async function gcAttachments(args: CmdArgs, site: AttachmentSite | undefi
 /**
  * STATUS: run the delegate's check; an exhausted range set is no reason to
  * refuse pods while dead attachments hold addresses an ADD would reclaim.
+ * Linux: a stat per record; Windows: by the HNS namespace listing the last
+ * ADD, DEL or reclaim left (STATUS starts no PowerShell: runtimes poll it).
  */
 export async function statusWithReclaim(args: CmdArgs, site: AttachmentSite | undefined, check: () => Promise<void>): Promise<void> {
   if (!site || !isTopLevel(args.env)) return check();
@@ -166,4 +198,3 @@ export async function statusWithReclaim(args: CmdArgs, site: AttachmentSite | un
     throw dead > 0 ? withDetail(e, `${dead} attachment(s) of pods that are gone hold addresses`) : e;
   }
 }
-

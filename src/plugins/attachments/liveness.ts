@@ -1,5 +1,6 @@
 import { type NetnsHolder, bootId, liveNetnsHolders, netnsPathState } from '../../os/linux/netns.ts';
 import { namespaceAddresses } from '../../os/linux/pod.ts';
+import type { HnsListingOrWhy } from './hns-listing.ts';
 import type { AttachmentRecord } from './record.ts';
 
 // Is the pod of an attachment provably gone? Linux: the machine has booted
@@ -8,14 +9,26 @@ import type { AttachmentRecord } from './record.ts';
 // namespace of the old inode number that still lives somewhere (a process
 // in it, a bind mount of it) is looked into: if it still carries one of the
 // attachment's addresses, it is the pod's namespace, kept alive, and the
-// attachment is not dead. Anything that cannot be told for sure is
-// "unknown", and unknown is never reclaimed.
+// attachment is not dead. Windows: a listing of HNS namespaces taken after
+// the record was written lacks the record's namespace GUID (hns-listing.ts);
+// GUIDs are never handed out again, so such a pod cannot come back. Anything
+// that cannot be told for sure is "unknown", and unknown is never reclaimed.
 
 export type Liveness = { state: 'alive' } | { state: 'dead'; why: string } | { state: 'unknown'; why: string };
 
 type LinuxIdentity = Extract<AttachmentRecord['namespace'], { kind: 'linux' }>;
 
 const ALIVE: Liveness = { state: 'alive' };
+
+const HNS_NOT_LOOKED_AT: Liveness = { state: 'unknown', why: 'its HNS namespace is not looked at here' };
+
+function hnsProbe(id: string, listing: HnsListingOrWhy): Liveness {
+  if ('unknown' in listing) return { state: 'unknown', why: listing.unknown };
+  const ns = id.toLowerCase();
+  if (listing.namespaces.has(ns)) return ALIVE;
+  if (!listing.covered.has(ns)) return { state: 'unknown', why: 'added after the last listing of HNS namespaces' };
+  return { state: 'dead', why: `its HNS namespace ${ns} is gone` };
+}
 
 function linuxProbe(netns: string, was: LinuxIdentity): Liveness {
   const now = bootId();
@@ -50,16 +63,18 @@ export interface Thorough {
  * The liveness of each record, in order. Without `thorough` (STATUS, the
  * operator's list) it is one stat per record; with it (before a reclaim) a
  * dead-looking Linux pod is also looked for where its namespace could live on.
+ * HNS records are judged by the listing `hns` gives (asked once, and only
+ * when there is one: the Linux plugins never pay for it).
  */
-export async function livenessOf(records: readonly AttachmentRecord[], thorough?: Thorough): Promise<Liveness[]> {
+export async function livenessOf(records: readonly AttachmentRecord[], thorough?: Thorough, hns?: () => Promise<HnsListingOrWhy>): Promise<Liveness[]> {
   let holders: Map<bigint, NetnsHolder[]> | undefined;
+  let listing: HnsListingOrWhy | undefined;
   const out: Liveness[] = [];
   for (const r of records) {
     const ns = r.namespace;
     if (ns.kind === 'hns') {
-      // The Windows part decides these with one PowerShell plan listing the
-      // HNS namespaces (a GUID not among them is gone); until then, never dead.
-      out.push({ state: 'unknown', why: 'HNS namespaces are not checked yet' });
+      if (hns) listing ??= await hns();
+      out.push(listing ? hnsProbe(ns.id, listing) : HNS_NOT_LOOKED_AT);
       continue;
     }
     const probe = linuxProbe(r.netns, ns);

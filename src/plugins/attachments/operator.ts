@@ -6,6 +6,8 @@ import { loadBridgeConf } from '../bridge/conf.ts';
 import { attachmentSite as flannelSite } from '../flannel/attachments.ts';
 import { loadFlannelConf } from '../flannel/conf.ts';
 import { flannelOS } from '../flannel/platform.ts';
+import { HnsNetConfSchema, loadHnsConf } from '../windows-common/conf.ts';
+import { attachmentSite as hnsSite } from '../windows-common/plugin.ts';
 import { recordsWithLiveness, reclaimDead } from './reclaim.ts';
 import { type AttachmentSite, attachmentsDir } from './store.ts';
 
@@ -31,6 +33,8 @@ const SITE_OF: Record<string, (stdin: Buffer) => AttachmentSite | undefined> = {
     return flannelSite(conf, flannelOS(conf));
   },
   bridge: (stdin) => loadBridgeConf(stdin, '').leaseStore,
+  'win-bridge': (stdin) => hnsSite(loadHnsConf(HnsNetConfSchema, stdin)),
+  'win-overlay': (stdin) => hnsSite(loadHnsConf(HnsNetConfSchema, stdin)),
 };
 
 /** The stores the network's weft plugins keep records beside (each once); none is said on stderr. */
@@ -40,7 +44,7 @@ function sitesOf(network: string, plugins: readonly ListedPlugin[], io: Operator
     const site = SITE_OF[p.type]?.(p.stdin);
     if (site && !out.some((s) => s.dataDir === site.dataDir && s.network === site.network)) out.push(site);
   }
-  if (out.length === 0) io.stderr(`network ${network} has no weft plugin that keeps attachment records (flannel, or bridge, with host-local IPAM)\n`);
+  if (out.length === 0) io.stderr(`network ${network} has no weft plugin that keeps attachment records (flannel; bridge, win-bridge or win-overlay with host-local IPAM)\n`);
   return out;
 }
 
@@ -62,11 +66,12 @@ function table(rows: readonly Row[]): string {
   return all.map((r) => cols.map((c, i) => (i === cols.length - 1 ? r[c] : r[c].padEnd(width[i]!))).join('  ').trimEnd()).join('\n');
 }
 
-async function listSite(site: AttachmentSite): Promise<{ text: string; dead: number }> {
+async function listSite(site: AttachmentSite, env: Env): Promise<{ text: string; dead: number }> {
   const owners = await leasesByOwner(site.dataDir, site.network);
   const rows: Row[] = [];
   let dead = 0;
-  for (const { stored, liveness } of await recordsWithLiveness(site)) {
+  // HNS namespaces are listed now (one PowerShell), if any record has one.
+  for (const { stored, liveness } of await recordsWithLiveness(site, env)) {
     if (!('record' in stored)) {
       rows.push({ container: stored.key, ifName: '', addresses: '', state: 'unreadable', netns: '', note: `never reclaimed: ${stored.corrupt}` });
       continue;
@@ -102,12 +107,12 @@ async function listSite(site: AttachmentSite): Promise<{ text: string; dead: num
 }
 
 /** `cnitool attachments <network>`: resolves to the exit code. */
-export async function listAttachments(network: string, plugins: readonly ListedPlugin[], io: OperatorIO): Promise<number> {
+export async function listAttachments(network: string, plugins: readonly ListedPlugin[], env: Env, io: OperatorIO): Promise<number> {
   const sites = sitesOf(network, plugins, io);
   if (sites.length === 0) return 1;
   let dead = 0;
   for (const site of sites) {
-    const listed = await listSite(site);
+    const listed = await listSite(site, env);
     io.stdout(listed.text);
     dead += listed.dead;
   }

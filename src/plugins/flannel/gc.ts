@@ -14,9 +14,12 @@ import { scratchStore } from './scratch-store.ts';
 // GC (CNI 1.1): attachments of pods that are provably gone are reclaimed
 // first (a full DEL each, which needs their saved configs); then saved
 // configs of containers the runtime no longer knows are removed, and GC goes
-// on to the delegate, whose IPAM then drops their leases. Saved configs are
-// per container, so a container stays while any of its attachments is
-// valid. Errors are collected, not fatal, as the spec asks.
+// on to the delegate, whose IPAM then drops their leases (Linux). A Windows
+// delegate's GC leaves its store alone (kube-proxy leases its "dummy"
+// source VIP there), so there the recorded attachments the runtime does not
+// list get a full DEL each instead. Saved configs are per container, so a
+// container stays while any of its attachments is valid. Errors are
+// collected, not fatal, as the spec asks.
 
 const ATTACHMENT_KEYS = ['cni.dev/valid-attachments', 'cni.dev/attachments'] as const;
 
@@ -25,7 +28,7 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
   const attachments = validAttachments(conf.raw);
   const valid = new Set(attachments.map((a) => a.containerID));
   const os = flannelOS(conf);
-  const errors: CniError[] = await gcAttachments(args, attachmentSite(conf, os), attachments);
+  const errors: CniError[] = await gcAttachments(args, attachmentSite(conf, os), attachments, os === 'windows' ? 'del' : 'drop');
 
   const store = scratchStore(conf.dataDir);
   try {

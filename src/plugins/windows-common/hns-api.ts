@@ -72,6 +72,12 @@ const required = (step: Step): Step => ({ ...step, require: true });
 
 const listNamespacesStep = (id: string): Step => ({ id, op: 'hcn.list', kind: 'Namespace', query: hcnQuery(), tolerate: ANY_FAILURE });
 
+/**
+ * The GUIDs of every HNS namespace, one HCN call whatever the dialect (the
+ * v1 API has no listing); a failure is tolerated (output null).
+ */
+export const namespaceIdsStep = (id: string): Step => ({ id, op: 'hcn.enumerate', kind: 'Namespace', query: hcnQuery(), tolerate: ANY_FAILURE });
+
 const v1Resource = (endpointId: RefNode): JsonNode => jsonNode({ Type: 'Endpoint', Data: { Id: fromOutput(endpointId) } });
 
 export const hnsV1: HnsApi = {

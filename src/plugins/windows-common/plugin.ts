@@ -1,4 +1,4 @@
-import { parsePrevResult } from '../../cni/conf.ts';
+import { parseConfDocument, parsePrevResult, validAttachments } from '../../cni/conf.ts';
 import { delegateAdd, delegateCheck, delegateDel, delegateStatus } from '../../cni/delegate.ts';
 import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
@@ -10,14 +10,18 @@ import { ALL_VERSIONS } from '../../cni/version.ts';
 import { type CIDR, formatIP, parseCIDR, parseIP } from '../../net/ip.ts';
 import { isPlainObject } from '../../cni/json.ts';
 import { HRESULT, hex, isNotFound } from '../../os/windows/hresult.ts';
-import type { Cond, Retry, Step } from '../../os/windows/plan-language.ts';
+import type { Cond, Plan, Retry, Step } from '../../os/windows/plan-language.ts';
 import { NoAnswerError, type PlanAnswer, type PlanFailure, runPlan } from '../../os/windows/powershell.ts';
 import { type ApiVersion, type HnsNetConf, apiVersionOf, mergedDns, networkWaitMs, validateForAdd } from './conf.ts';
 import { addResult, endpointFacts, pick } from './endpoint.ts';
 import { endpointName, isSharedNetns, namespaceId, requireNamespaceId } from './endpoint-name.ts';
-import { hnsApi } from './hns-api.ts';
+import { hnsApi, namespaceIdsStep } from './hns-api.ts';
+import { LISTING_STEP, listedNamespaces } from './hns-namespaces.ts';
 import { type BuiltPlan, addPlan, backoffDelays, checkPlan, delPlan, networkIdValue } from './command-plans.ts';
 import { forApi, userPolicyValues } from './policies.ts';
+import { type AddAttempt, addWithReclaim, forgetAttachment, gcAttachments, namespaceIdentity, recordAttachment, statusWithReclaim } from '../attachments/lifecycle.ts';
+import { coveredBy, saveListing } from '../attachments/hns-listing.ts';
+import { type AttachmentSite, hostLocalSite, listRecords } from '../attachments/store.ts';
 
 // win-bridge and win-overlay share their commands; a Flavour says what
 // differs (network types, gateway, MAC, generated policies, messages).
@@ -35,7 +39,19 @@ import { forApi, userPolicyValues } from './policies.ts';
 //        endpoint whose address is in use on the network ("The object already
 //        exists", microsoft/SDN#333); the runtime retries the failed DEL.
 // CHECK: one plan reading network, endpoint and namespace; then IPAM CHECK.
-// STATUS: IPAM STATUS (no PowerShell: runtimes poll STATUS).
+// STATUS: IPAM STATUS (no PowerShell: runtimes poll STATUS), and how many
+//        recorded attachments the last HNS namespace listing shows gone.
+// GC:    DELs the recorded attachments whose namespace is gone or that the
+//        runtime does not list.
+//
+// Run by the runtime itself (not as flannel's delegate) with host-local
+// IPAM, a plugin records each attachment with its HNS namespace GUID
+// (attachments/): an ADD that finds the range set exhausted first DELs the
+// attachments whose namespace is gone (a full DEL: endpoint and lease), then
+// tries once more. Nothing is handed to host-local's GC, which would release
+// every lease it does not see listed, those of others too: kube-proxy's
+// "dummy" source-VIP lease lives in the same store. With a host-local store,
+// ADD and DEL plans also list the HNS namespaces, for STATUS.
 
 export interface Lease {
   cidr: CIDR;
@@ -169,16 +185,65 @@ function logTolerated(answer: PlanAnswer): void {
 
 const delegateCtx = (args: CmdArgs) => ({ env: args.env });
 
-async function releaseLease(ipamType: string, args: CmdArgs): Promise<void> {
+/** True when the lease is gone again. */
+async function releaseLease(ipamType: string, args: CmdArgs): Promise<boolean> {
   try {
     await delegateDel(ipamType, args.stdinData, delegateCtx(args));
+    return true;
   } catch (e) {
     log.error('IPAM DEL after a failed ADD failed', { error: asCniError(e).message });
+    return false;
   }
 }
 
+/** The store the attachment's addresses come from, when it is host-local's (records are kept beside it). */
+export const attachmentSite = (conf: HnsNetConf): AttachmentSite | undefined => hostLocalSite(conf.name, conf.ipam);
+
+interface NamespaceListing {
+  plan(p: Plan): Plan;
+  keep(answer: PlanAnswer): void;
+}
+
+const NO_LISTING: NamespaceListing = { plan: (p) => p, keep: () => {} };
+
+/**
+ * Beside a host-local store that holds records (its own, or flannel's), an
+ * ADD or DEL plan also lists the HNS namespaces, first (so that a plan that stops lists
+ * them too), and the listing is left beside the records for STATUS
+ * (attachments/hns-listing.ts): one HCN call, no PowerShell of its own.
+ */
+function namespaceListing(site: AttachmentSite | undefined): NamespaceListing {
+  if (!site) return NO_LISTING;
+  let covered: Set<string>;
+  try {
+    covered = coveredBy(listRecords(site).flatMap((s) => ('record' in s ? [s.record] : [])));
+  } catch (e) {
+    log.warn('cannot read the attachment records; HNS namespaces are not listed for STATUS', { error: asCniError(e).message });
+    return NO_LISTING;
+  }
+  // A listing can judge only records that exist before it.
+  if (covered.size === 0) return NO_LISTING;
+  return {
+    plan: (p) => ({ ...p, steps: [namespaceIdsStep(LISTING_STEP), ...p.steps] }),
+    keep: (answer) => {
+      const listing = listedNamespaces(answer, covered);
+      if (!('unknown' in listing)) saveListing(site, listing);
+    },
+  };
+}
+
+/** ADD through the attachment records: recorded, and retried once after a reclaim when the range set is exhausted. */
 async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<string> {
+  // Loaded first: a config a DEL could not load again must not leave a record behind.
   const conf = f.load(args.stdinData);
+  const record = await recordAttachment(args, f.type, attachmentSite(conf), namespaceIdentity('windows', args.netns));
+  const out = await addWithReclaim(record, () => addOnce(f, conf, args));
+  if ('error' in out) throw out.error;
+  return out.result;
+}
+
+/** One try: throws while it has done nothing; after the IPAM ADD, says whether its failure undid everything. */
+async function addOnce<C extends HnsNetConf>(f: Flavour<C>, conf: C, args: CmdArgs): Promise<AddAttempt> {
   validateForAdd(conf);
   f.validate(conf);
   const api = apiVersionOf(conf);
@@ -191,6 +256,8 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
 
   let lease: Lease | undefined;
   let keepLease = false;
+  // An endpoint the plan's undo could not delete.
+  let endpointLeft = false;
   let ipamFailure: CniError | undefined;
   if (ipamType) {
     try {
@@ -224,9 +291,10 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
         return { name, networkId: networkIdValue(api), ip: lease?.ip, gateway: own.gateway, mac: own.mac, dns: mergedDns(conf), policies };
       },
     });
+    const listing = namespaceListing(attachmentSite(conf));
     let answer: PlanAnswer;
     try {
-      answer = await runPlan(built.plan, { env: args.env, timeoutMs: networkWaitMs(conf) + PROCESS_GRACE_MS });
+      answer = await runPlan(listing.plan(built.plan), { env: args.env, timeoutMs: networkWaitMs(conf) + PROCESS_GRACE_MS });
     } catch (e) {
       if (e instanceof NoAnswerError && lease) {
         keepLease = !(await cleanedUp(api, name, namespace, args));
@@ -240,8 +308,10 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
       }
       throw ipamFailure ?? e;
     }
+    listing.keep(answer);
     logTolerated(answer);
     if (!answer.ok) {
+      endpointLeft = answer.undone.some((u) => !u.ok);
       if (ipamFailure) throw ipamFailure;
       const waited = `${networkWaitMs(conf) / 1000}s`;
       throw planError(answer, built, {
@@ -255,10 +325,10 @@ async function add<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
     }
     const endpoint = answer.outputs.created ?? answer.outputs.existing;
     const prefix = pick(answer.outputs.network, ...hnsApi(api).paths.networkPrefix);
-    return printResult(addResult(endpoint, prefix, lease?.cidr, api), conf.cniVersion ?? '');
-  } catch (e) {
-    if (lease && !keepLease) await releaseLease(ipamType, args);
-    throw e;
+    return { result: printResult(addResult(endpoint, prefix, lease?.cidr, api), conf.cniVersion ?? '') };
+  } catch (error) {
+    const released = !lease || (!keepLease && (await releaseLease(ipamType, args)));
+    return { error, undone: released && !endpointLeft };
   }
 }
 
@@ -282,8 +352,10 @@ async function del<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
   // "container:<id>": the endpoint is the sandbox's; its own DEL removes it.
   if (!isSharedNetns(args.netns)) {
     const built = delPlan(api, endpointName(args.containerId, args.netns, conf.name), namespaceId(args.netns));
+    const listing = namespaceListing(attachmentSite(conf));
     try {
-      const answer = await runPlan(built.plan, { env: args.env, timeoutMs: PROCESS_GRACE_MS });
+      const answer = await runPlan(listing.plan(built.plan), { env: args.env, timeoutMs: PROCESS_GRACE_MS });
+      listing.keep(answer);
       logTolerated(answer);
       if (!answer.ok) {
         const failure = keptFailure(answer.outputs.deleted);
@@ -306,6 +378,7 @@ async function del<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<
     }
   }
   if (hnsError) throw hnsError;
+  forgetAttachment(args, attachmentSite(conf));
 }
 
 async function check<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
@@ -356,7 +429,21 @@ async function check<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promis
 async function status<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
   const conf = f.load(args.stdinData);
   const ipamType = conf.ipam?.type ?? '';
-  if (ipamType) await delegateStatus(ipamType, args.stdinData, delegateCtx(args));
+  if (ipamType) await statusWithReclaim(args, attachmentSite(conf), () => delegateStatus(ipamType, args.stdinData, delegateCtx(args)));
+}
+
+/**
+ * GC (CNI 1.1): reclaim the recorded attachments whose namespace is gone and
+ * DEL those the runtime does not list (endpoint and lease). What has no
+ * record is left alone: leases and endpoints weft did not make (the host's
+ * <network>_ep, kube-proxy's "dummy" lease), and, as flannel's delegate,
+ * everything (flannel keeps the records then, and GCs them itself).
+ */
+async function gc<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<void> {
+  const conf = f.load(args.stdinData);
+  const valid = validAttachments(parseConfDocument(args.stdinData));
+  const errors = await gcAttachments(args, attachmentSite(conf), valid, 'del');
+  if (errors.length > 0) throw new CniError(errors[0]!.code, errors.map((e) => e.message).join('\n'));
 }
 
 export function hnsPlugin<C extends HnsNetConf>(f: Flavour<C>, about: string): Plugin {
@@ -367,6 +454,7 @@ export function hnsPlugin<C extends HnsNetConf>(f: Flavour<C>, about: string): P
     add: (args) => add(f, args),
     check: (args) => check(f, args),
     del: (args) => del(f, args),
+    gc: (args) => gc(f, args),
     status: (args) => status(f, args),
   };
 }

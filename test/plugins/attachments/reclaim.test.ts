@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { namespaceIdentity } from '../../../src/plugins/attachments/lifecycle.ts';
+import { coveredBy, loadListing, saveListing } from '../../../src/plugins/attachments/hns-listing.ts';
 import { livenessOf } from '../../../src/plugins/attachments/liveness.ts';
 import { type AttachmentRecord, type NamespaceIdentity, decodeRecord, encodeRecord } from '../../../src/plugins/attachments/record.ts';
 import { reclaimDead } from '../../../src/plugins/attachments/reclaim.ts';
@@ -73,15 +74,40 @@ describe('liveness', () => {
     ]);
   });
 
-  it('records no identity for a path that names no namespace, or a relative one, and never judges an HNS namespace yet', async () => {
+  it('records no identity for a path that names no namespace, or a relative one', () => {
     const file = path.join(tempDir(), 'plain');
     fs.writeFileSync(file, '');
     expect(namespaceIdentity('linux', file)).toBeUndefined();
     expect(namespaceIdentity('linux', '/no/such/netns')).toBeUndefined();
     expect(namespaceIdentity('linux', 'var/run/netns/x')).toBeUndefined();
-    expect(namespaceIdentity('windows', '5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c')).toBeUndefined();
-    const hns = { netns: 'x', namespace: { kind: 'hns', id: '5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c' } } as AttachmentRecord;
-    expect(await livenessOf([hns])).toEqual([{ state: 'unknown', why: 'HNS namespaces are not checked yet' }]);
+  });
+
+  it("records the HNS namespace GUID on Windows (lower case, braces dropped), and nothing for Docker's none and container:<id>", () => {
+    expect(namespaceIdentity('windows', '5B7E2C1A-3F4D-4E5B-8A6C-7D8E9F0A1B2C')).toEqual({ kind: 'hns', id: '5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c' });
+    expect(namespaceIdentity('windows', '{5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c}')).toEqual({ kind: 'hns', id: '5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c' });
+    expect(namespaceIdentity('windows', 'none')).toBeUndefined();
+    expect(namespaceIdentity('windows', 'container:5b7e2c1a3f4d')).toBeUndefined();
+  });
+
+  it('judges an HNS namespace only by a listing taken after its record: gone from it is dead, a record added since is unknown', async () => {
+    const [a, b, c] = ['5b7e2c1a-3f4d-4e5b-8a6c-7d8e9f0a1b2c', '6c8f3d2b-4a5e-4f6c-9b7d-8e9fa0b1c2d3', '7d9a4e3c-5b6f-4a7d-8c8e-9fa0b1c2d3e4'];
+    const hns = (id: string) => ({ netns: id.toUpperCase(), namespace: { kind: 'hns', id } }) as AttachmentRecord;
+    const records = [hns(a), hns(b), hns(c)];
+    // No listing to go by (the operator's list and the reclaim list; STATUS loads the last one).
+    expect(await livenessOf([hns(a)])).toEqual([{ state: 'unknown', why: 'its HNS namespace is not looked at here' }]);
+    // The listing saw a and b recorded, and lists only a (upper case, as HNS may).
+    const site = { dataDir: tempDir(), network: 'cbr0' };
+    saveListing(site, { namespaces: new Set([a]), covered: coveredBy([hns(a), hns(b)]) });
+    let asked = 0;
+    const states = await livenessOf(records, undefined, async () => (asked++, loadListing(site)));
+    expect(states).toEqual([
+      { state: 'alive' },
+      { state: 'dead', why: `its HNS namespace ${b} is gone` },
+      { state: 'unknown', why: 'added after the last listing of HNS namespaces' },
+    ]);
+    expect(asked).toBe(1);
+    fs.writeFileSync(path.join(site.dataDir, '.weft', 'cbr0', 'hns-namespaces'), '{"weftHnsNamespaces":1,"namespaces":["x"]}');
+    expect(await livenessOf([hns(b)], undefined, async () => loadListing(site))).toEqual([{ state: 'unknown', why: expect.stringMatching(/listing .* is damaged/) }]);
   });
 });
 

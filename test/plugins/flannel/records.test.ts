@@ -11,6 +11,8 @@ import { CONTAINER_ID, SUBNET_V4, fixture, flannelConf, runFlannel } from './hel
 function setup() {
   const f = fixture();
   f.fake('bridge');
+  // Records are kept for host-local's leases: only where it is installed.
+  f.fake('host-local');
   f.writeSubnetEnv(SUBNET_V4);
   const leases = path.join(f.dir, 'leases');
   const conf = flannelConf(f, { ipam: { dataDir: leases } });

@@ -36,8 +36,8 @@ describe.each([1, 2])('win-bridge ADD, apiVersion %i', (api) => {
     });
     expect(apiCalls(node.hns, ns)).toEqual(
       api === 1
-        ? ['GET /networks/', 'GET /endpoints/', 'GET /endpoints/', 'POST /endpoints/', 'POST /namespaces/<ns>/addresource']
-        : ['HcnEnumerateNetworks', 'HcnEnumerateEndpoints', 'HcnEnumerateEndpoints', 'HcnCreateEndpoint', 'HcnModifyNamespace'],
+        ? ['HcnEnumerateNamespaces', 'GET /networks/', 'GET /endpoints/', 'GET /endpoints/', 'POST /endpoints/', 'POST /namespaces/<ns>/addresource']
+        : ['HcnEnumerateNamespaces', 'HcnEnumerateNetworks', 'HcnEnumerateEndpoints', 'HcnEnumerateEndpoints', 'HcnCreateEndpoint', 'HcnModifyNamespace'],
     );
     expectFixedCommandLines(node.hns, 1);
   });

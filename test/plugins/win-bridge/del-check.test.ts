@@ -35,11 +35,11 @@ describe.each([1, 2])('win-bridge DEL, apiVersion %i', (api) => {
     expect(leases(node.dataDir, 'cbr0')).toEqual([]);
     const delCalls = apiCalls(node.hns, ns).slice(opsCallsAfterAdd);
     if (api === 1) {
-      expect(delCalls.slice(0, 2)).toEqual(['GET /endpoints/', 'POST /namespaces/<ns>/removeresource']);
-      expect(delCalls[2]).toMatch(/^DELETE \/endpoints\/[0-9A-F]{8}-[0-9A-F-]{27}$/);
-      expect(delCalls).toHaveLength(3);
+      expect(delCalls.slice(0, 3)).toEqual(['HcnEnumerateNamespaces', 'GET /endpoints/', 'POST /namespaces/<ns>/removeresource']);
+      expect(delCalls[3]).toMatch(/^DELETE \/endpoints\/[0-9A-F]{8}-[0-9A-F-]{27}$/);
+      expect(delCalls).toHaveLength(4);
     } else {
-      expect(delCalls).toEqual(['HcnEnumerateEndpoints', 'HcnModifyNamespace', 'HcnDeleteEndpoint']);
+      expect(delCalls).toEqual(['HcnEnumerateNamespaces', 'HcnEnumerateEndpoints', 'HcnModifyNamespace', 'HcnDeleteEndpoint']);
     }
     expectFixedCommandLines(node.hns, 2);
   });

@@ -33,8 +33,8 @@ describe.each([1, 2])('win-overlay, apiVersion %i', (api) => {
     expect(ep.policies).toEqual([pa(api, '192.168.1.20'), masq(api, '10.244.2.0/24')]);
     expect(apiCalls(node.hns, ns)).toEqual(
       api === 1
-        ? ['GET /networks/', 'GET /endpoints/', 'POST /endpoints/', 'POST /namespaces/<ns>/addresource']
-        : ['HcnEnumerateNetworks', 'GET /networks/', 'HcnEnumerateEndpoints', 'HcnCreateEndpoint', 'HcnModifyNamespace'],
+        ? ['HcnEnumerateNamespaces', 'GET /networks/', 'GET /endpoints/', 'POST /endpoints/', 'POST /namespaces/<ns>/addresource']
+        : ['HcnEnumerateNamespaces', 'HcnEnumerateNetworks', 'GET /networks/', 'HcnEnumerateEndpoints', 'HcnCreateEndpoint', 'HcnModifyNamespace'],
     );
     expectFixedCommandLines(node.hns, 1);
   });

@@ -116,7 +116,7 @@ namespace Weft
             return hr < 0 ? Result(call, hr, null, text) : Result(call, hr, text, null);
         }
 
-        private static int Enumerate(string kind, string query, out IntPtr ids, out IntPtr record)
+        private static int EnumerateIds(string kind, string query, out IntPtr ids, out IntPtr record)
         {
             switch (kind)
             {
@@ -210,18 +210,25 @@ namespace Weft
             }
         }
 
-        // HcnEnumerate* gives IDs only; like hcsshim, open and query each one.
-        public static HnsCallResult List(string kind, string query)
+        // HcnEnumerate* alone: the JSON list of IDs HNS answers.
+        public static HnsCallResult Enumerate(string kind, string query)
         {
             IntPtr ids;
             IntPtr record;
-            int hr = Enumerate(kind, query, out ids, out record);
+            int hr = EnumerateIds(kind, query, out ids, out record);
             string idList = Take(ids);
-            string enumerateRecord = Take(record);
-            if (hr < 0 || !string.IsNullOrEmpty(enumerateRecord))
+            return Result("HcnEnumerate" + kind + "s", hr, hr < 0 ? null : idList, Take(record));
+        }
+
+        // HcnEnumerate* gives IDs only; like hcsshim, open and query each one.
+        public static HnsCallResult List(string kind, string query)
+        {
+            HnsCallResult listed = Enumerate(kind, query);
+            if (listed.Failed)
             {
-                return Result("HcnEnumerate" + kind + "s", hr, null, enumerateRecord);
+                return listed;
             }
+            string idList = listed.Output;
             StringBuilder items = new StringBuilder("[");
             if (idList != null)
             {

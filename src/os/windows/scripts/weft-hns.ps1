@@ -342,6 +342,13 @@ function Invoke-WeftOp {
             }
             return @{ Failed = $false; Value = (ConvertFrom-WeftJson $call.Output) }
         }
+        'hcn.enumerate' {
+            $call = [Weft.Hns]::Enumerate([string]$Step.kind, (Expand-WeftJson $Step.query))
+            if ($call.Failed) {
+                return (New-WeftFailure $call)
+            }
+            return @{ Failed = $false; Value = (ConvertFrom-WeftJson $call.Output) }
+        }
         'hcn.get' {
             $call = [Weft.Hns]::Get([string]$Step.kind, (Expand-WeftText $Step.target), (Expand-WeftJson $Step.query))
             if ($call.Failed) {

@@ -147,6 +147,14 @@ export class HnsStandin {
     return id;
   }
 
+  /** The runtime removed the namespace (HcnDeleteNamespace): the endpoints it held stay in HNS, detached. */
+  removeNamespace(id: string): void {
+    this.update((s) => {
+      s.namespaces = s.namespaces.filter((n) => n.id.toLowerCase() !== id.toLowerCase());
+      for (const e of s.endpoints) if (e.namespaceId?.toLowerCase() === id.toLowerCase()) delete e.namespaceId;
+    });
+  }
+
   endpoint(name: string): Endpoint | undefined {
     return this.model.state.endpoints.find((e) => e.name === name);
   }
