@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import type { EntryMarks } from '../src/cni/profile.ts';
+import { answerVersion, commandOf, currentInvocation, isVersionProbe } from './invocation.ts';
 import { install } from './weft-install.ts';
 
 // First: how long the bundle's compile and evaluation take (WEFT_PROFILE).
@@ -83,6 +84,12 @@ if (process.argv.length === 3 && process.argv[2] === BUILD_CACHE_FLAG) {
 } else if (process.argv[2] === INSTALL_FLAG) {
   process.exitCode = install(process.argv.slice(3));
 } else {
-  const { bundle, marks } = load(readCache());
-  bundle.runMain(marks);
+  // A VERSION probe is answered before the bundle is compiled: reading its
+  // code cache is most of what a start costs above the bare runtime.
+  const cmd = commandOf(currentInvocation());
+  if (cmd && isVersionProbe(cmd, process.env)) process.exitCode = answerVersion();
+  else {
+    const { bundle, marks } = load(readCache());
+    bundle.runMain(marks);
+  }
 }
