@@ -58,7 +58,8 @@ function readCache(): Buffer | undefined {
  * (~40M instructions, a fifth of an ADD). Compiled eagerly, the cache is 4x
  * larger (+3 ms to read at each start) and an ADD compiles nothing. V8 takes
  * a cache only under the flags it was made with: --lazy is back before the
- * cache is written, so it fits a start with default flags.
+ * cache is written, so it fits a start with the executable's own options
+ * (its SEA execArgv, which this run has too).
  */
 async function buildCodeCache(): Promise<void> {
   const v8 = process.getBuiltinModule('node:v8');
