@@ -2,27 +2,13 @@ import fs from 'node:fs';
 import { type EntryMarks, startProfile, step } from '../src/cni/profile.ts';
 import { setSelf } from '../src/cni/self.ts';
 import { type Plugin, runPlugin } from '../src/cni/skel.ts';
-import { ALL_VERSIONS, encodeVersionInfo } from '../src/cni/version.ts';
-import { PLUGIN_TYPES, isPluginType, loadPlugin } from '../src/plugins/registry.ts';
-import { currentInvocation } from './invocation.ts';
+import { PLUGIN_TYPES, loadPlugin } from '../src/plugins/registry.ts';
+import { answerVersion, commandOf, currentInvocation, isVersionProbe, writeAll } from './invocation.ts';
 
 // One executable, many names: `flannel`, `host-local`, `bridge`,
 // `win-bridge`, `win-overlay` run that CNI plugin; `cnitool` runs the
 // harness. Invoked under another name, the first argument picks.
 // The entry files (weft.ts, weft-sea.ts) only decide when this runs.
-
-/** Write all of `text` to a file descriptor, synchronously (stdout may be a non-blocking pipe). */
-function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(fd, buf, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-    }
-  }
-}
 
 async function readStdin(): Promise<Buffer> {
   try {
@@ -50,11 +36,6 @@ async function runAsPlugin(plugin: Plugin): Promise<number> {
 const OPERATOR_VERBS: ReadonlySet<string> = new Set(['attachments', 'reclaim']);
 
 async function runCnitool(args: string[]): Promise<number> {
-  // cnitool lives on CNI_PATH beside the plugins; a runtime probing it gets a version answer.
-  if (process.env.CNI_COMMAND === 'VERSION' && args.length === 0) {
-    writeAll(1, encodeVersionInfo(ALL_VERSIONS));
-    return 0;
-  }
   const io = { stdout: (t: string) => writeAll(1, t), stderr: (t: string) => writeAll(2, t) };
   if (OPERATOR_VERBS.has(args[0] ?? '')) return (await import('./operator.ts')).runOperator(args, io);
   const { cnitoolMain } = await import('../src/cnitool/main.ts');
@@ -74,20 +55,12 @@ function usage(): number {
 async function main(): Promise<number> {
   const inv = currentInvocation();
   setSelf(inv.self, loadPlugin);
-  let { name, args } = inv;
-  if (!isPluginType(name) && name !== 'cnitool') {
-    const [first, ...rest] = args;
-    if (first === undefined) return usage();
-    name = first;
-    args = rest;
-  }
+  const cmd = commandOf(inv);
+  if (!cmd) return usage();
+  // The standalone entry answers this before compiling the bundle; the node-run one comes here.
+  if (isVersionProbe(cmd, process.env)) return answerVersion();
+  const { name, args } = cmd;
   if (name === 'cnitool') return runCnitool(args);
-  // Runtimes probe VERSION often; every weft plugin speaks all versions
-  // (a test pins that), so the answer needs none of the plugin's code.
-  if (process.env.CNI_COMMAND === 'VERSION') {
-    writeAll(1, encodeVersionInfo(ALL_VERSIONS));
-    return 0;
-  }
   const plugin = await step(`load ${name}`, () => loadPlugin(name));
   if (!plugin) return usage();
   return runAsPlugin(plugin);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import type { EntryMarks } from '../src/cni/profile.ts';
+import { answerVersion, commandOf, currentInvocation, isVersionProbe } from './invocation.ts';
 import { install } from './weft-install.ts';
 
 // First: how long the bundle's compile and evaluation take (WEFT_PROFILE).
@@ -57,7 +58,8 @@ function readCache(): Buffer | undefined {
  * (~40M instructions, a fifth of an ADD). Compiled eagerly, the cache is 4x
  * larger (+3 ms to read at each start) and an ADD compiles nothing. V8 takes
  * a cache only under the flags it was made with: --lazy is back before the
- * cache is written, so it fits a start with default flags.
+ * cache is written, so it fits a start with the executable's own options
+ * (its SEA execArgv, which this run has too).
  */
 async function buildCodeCache(): Promise<void> {
   const v8 = process.getBuiltinModule('node:v8');
@@ -83,6 +85,12 @@ if (process.argv.length === 3 && process.argv[2] === BUILD_CACHE_FLAG) {
 } else if (process.argv[2] === INSTALL_FLAG) {
   process.exitCode = install(process.argv.slice(3));
 } else {
-  const { bundle, marks } = load(readCache());
-  bundle.runMain(marks);
+  // A VERSION probe is answered before the bundle is compiled: reading its
+  // code cache is most of what a start costs above the bare runtime.
+  const cmd = commandOf(currentInvocation());
+  if (cmd && isVersionProbe(cmd, process.env)) process.exitCode = answerVersion();
+  else {
+    const { bundle, marks } = load(readCache());
+    bundle.runMain(marks);
+  }
 }

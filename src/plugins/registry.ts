@@ -1,9 +1,12 @@
 import type { Plugin } from '../cni/skel.ts';
+import { type PluginType, isPluginType } from './types.ts';
 
-// The types weft answers to. Each loader is a dynamic import so that a
-// bundle evaluates only the plugin that runs (and those it calls in process).
+export { PLUGIN_TYPES, isPluginType } from './types.ts';
 
-const loaders: Record<string, () => Promise<Plugin>> = {
+// Each loader is a dynamic import so that a bundle evaluates only the plugin
+// that runs (and those it calls in process).
+
+const loaders: Record<PluginType, () => Promise<Plugin>> = {
   flannel: async () => (await import('./flannel/index.ts')).plugin,
   'host-local': async () => (await import('./host-local/index.ts')).plugin,
   bridge: async () => (await import('./bridge/index.ts')).plugin,
@@ -11,10 +14,6 @@ const loaders: Record<string, () => Promise<Plugin>> = {
   'win-overlay': async () => (await import('./win-overlay/index.ts')).plugin,
 };
 
-export const PLUGIN_TYPES = Object.keys(loaders);
-
-export const isPluginType = (name: string): boolean => Object.hasOwn(loaders, name);
-
 export async function loadPlugin(type: string): Promise<Plugin | undefined> {
-  return Object.hasOwn(loaders, type) ? loaders[type]!() : undefined;
+  return isPluginType(type) ? loaders[type]() : undefined;
 }

@@ -142,6 +142,23 @@ describe('bridge DEL', () => {
     expect((await cni(rig, 'DEL', conf, pod)).code).toBe(0);
   });
 
+  it("removes the pod's link and its host veth while the namespace lives on", async () => {
+    // DEL treats a namespace it cannot open as gone: only a namespace that
+    // still exists shows that the link really was deleted inside it.
+    const rig = makeRig();
+    const pod = createNetns('bp');
+    const conf = bridgeConf(rig);
+    const r = await add(rig, conf, pod);
+    const hostVeth = r.interfaces[1]!.name;
+    expect(link(pod, 'eth0')).toBeDefined();
+    expect(link(rig.host, hostVeth)).toBeDefined();
+    const del = await cni(rig, 'DEL', conf, pod);
+    expect(del.code, del.stdout).toBe(0);
+    expect(links(pod).map((l) => l.ifname)).toEqual(['lo']);
+    expect(link(rig.host, hostVeth)).toBeUndefined();
+    expect(leases(rig)).toEqual([]);
+  });
+
   it('only releases the lease when CNI_NETNS is empty', async () => {
     const rig = makeRig();
     const pod = createNetns('bp');
