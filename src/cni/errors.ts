@@ -47,6 +47,16 @@ export class CniError extends Error {
 }
 
 /**
+ * The errors a verb collected instead of stopping at the first (GC: the spec
+ * asks for as much done as can be) as one to throw: a single one as it is,
+ * several with the first one's code and every message on its own line.
+ */
+export function collectedError(errors: readonly CniError[]): CniError | undefined {
+  if (errors.length <= 1) return errors[0];
+  return new CniError(errors[0]!.code, errors.map((e) => e.message).join('\n'));
+}
+
+/**
  * Any thrown value as a CniError; foreign errors become code 999 like skel
  * does, a system error in Go's words ("open /x: permission denied").
  */

@@ -1,6 +1,6 @@
 import { validAttachments, parseConfDocument } from '../../cni/conf.ts';
 import { delegateGC, delegateStatus } from '../../cni/delegate.ts';
-import { CniError } from '../../cni/errors.ts';
+import { collectedError } from '../../cni/errors.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { gcIPMasq } from '../../os/linux/ipmasq.ts';
 import { gcAttachments, statusWithReclaim } from '../attachments/lifecycle.ts';
@@ -24,5 +24,6 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
   const errors = await gcAttachments(args, conf.leaseStore, keep);
   await delegateGC(conf.ipamType, args.stdinData, { env: args.env });
   await gcIPMasq(conf.name, keep);
-  if (errors.length > 0) throw new CniError(errors[0]!.code, errors.map((e) => e.message).join('\n'));
+  const failed = collectedError(errors);
+  if (failed) throw failed;
 }

@@ -1,6 +1,6 @@
 import { validAttachments } from '../../cni/conf.ts';
 import { delegateGC } from '../../cni/delegate.ts';
-import { CniError, asCniError } from '../../cni/errors.ts';
+import { type CniError, asCniError, collectedError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import type { CmdArgs } from '../../cni/skel.ts';
 import { gcAttachments } from '../attachments/lifecycle.ts';
@@ -50,6 +50,6 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
     errors.push(asCniError(e));
   }
 
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new CniError(errors[0]!.code, errors.map((e) => e.message).join('\n'));
+  const failed = collectedError(errors);
+  if (failed) throw failed;
 }

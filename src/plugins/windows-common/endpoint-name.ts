@@ -5,7 +5,8 @@ import { CniError, ErrorCode } from '../../cni/errors.ts';
 // pause container and "container:<pause id>" for the containers sharing it.
 
 const PAUSE_NETNS = 'none';
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** An HNS GUID as HNS writes it (no braces), either case. */
+export const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** GetSandboxContainerID: with "container:<id>" the endpoint belongs to <id>. */
 export function sandboxId(containerId: string, netns: string): string {

@@ -4,6 +4,7 @@ import { hex } from '../../os/windows/hresult.ts';
 import { plan } from '../../os/windows/plan-language.ts';
 import { type PlanAnswer, runPlan } from '../../os/windows/powershell.ts';
 import type { HnsListingOrWhy } from '../attachments/hns-listing.ts';
+import { GUID } from './endpoint-name.ts';
 import { namespaceIdsStep } from './hns-api.ts';
 
 // The HNS namespaces that exist, for judging attachment records
@@ -16,8 +17,6 @@ export const LISTING_STEP = 'namespaceIds';
 
 // As long as HNS may take for any one command.
 const LIST_TIMEOUT_MS = 60_000;
-
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /** The namespaces an answer's listing step names, or why it names none (a listing that is not whole proves nothing gone). */
 export function listedNamespaces(answer: PlanAnswer, covered: ReadonlySet<string>): HnsListingOrWhy {

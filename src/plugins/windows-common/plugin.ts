@@ -1,6 +1,6 @@
 import { parseConfDocument, parsePrevResult, validAttachments } from '../../cni/conf.ts';
 import { delegateAdd, delegateCheck, delegateDel, delegateStatus } from '../../cni/delegate.ts';
-import { CniError, ErrorCode, asCniError } from '../../cni/errors.ts';
+import { CniError, ErrorCode, asCniError, collectedError } from '../../cni/errors.ts';
 import { log } from '../../cni/log.ts';
 import { toResult100 } from '../../cni/result/convert.ts';
 import { printResult } from '../../cni/result/encode.ts';
@@ -443,7 +443,8 @@ async function gc<C extends HnsNetConf>(f: Flavour<C>, args: CmdArgs): Promise<v
   const conf = f.load(args.stdinData);
   const valid = validAttachments(parseConfDocument(args.stdinData));
   const errors = await gcAttachments(args, attachmentSite(conf), valid, 'del');
-  if (errors.length > 0) throw new CniError(errors[0]!.code, errors.map((e) => e.message).join('\n'));
+  const failed = collectedError(errors);
+  if (failed) throw failed;
 }
 
 export function hnsPlugin<C extends HnsNetConf>(f: Flavour<C>, about: string): Plugin {
